@@ -192,7 +192,13 @@ pub(crate) fn apply<T: Float>(w: DynMatrix<'_, T>, sigma: T, x: &[T], y: &mut [T
     check_len("x", w.cols(), x.len())?;
     check_len("y", w.rows(), y.len())?;
     if sigma == T::zero() {
-        return Err(Error::ZeroSigma);
+        // As normalize(): the zero matrix maps to zero, any other W needs a round first.
+        w.max_abs()?;
+        if w.data().iter().any(|&a| a != T::zero()) {
+            return Err(Error::ZeroSigma);
+        }
+        y.iter_mut().for_each(|yi| *yi = T::zero());
+        return Ok(());
     }
     w.mul(Plain, x, y);
     let d = Divide::new(sigma);
@@ -437,8 +443,8 @@ impl<T: Float, const M: usize, const N: usize> SpectralNorm<T, M, N> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::ZeroSigma`] before any round; [`Error::NonFinite`]/[`Error::Overflow`] as
-    /// [`normalize`](Self::normalize).
+    /// [`Error::ZeroSigma`] for a non-zero W before any round (the zero matrix gives y = 0);
+    /// [`Error::NonFinite`]/[`Error::Overflow`] as [`normalize`](Self::normalize).
     pub fn apply(&self, w: Matrix<'_, T, M, N>, x: &[T; N], y: &mut [T; M]) -> Result<()> {
         apply(w.as_dyn(), self.sigma, x, y)
     }
