@@ -1,1 +1,16 @@
-fn main() {}
+//! Criterion benchmarks, one topic module each, every one with its baseline in the same run.
+//!
+//! `cargo bench -p sngan-benches` runs them all and ends with the ratio table of sn-core's
+//! power-iteration round against streaming the same bytes twice (the memory bound).
+
+use criterion::Criterion;
+
+mod sn_core_bench;
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    sn_core_bench::power_iteration(&mut c);
+    sn_core_bench::normalize(&mut c);
+    c.final_summary();
+    sn_core_bench::print_ratios();
+}

@@ -113,9 +113,12 @@ impl<'a, T: Float> DynMatrix<'a, T> {
     ///
     /// # Tolerance
     /// Stops when the estimated distance of v from the top right singular vector is at most
-    /// `tol` (extrapolating the geometric convergence of successive v's) or has reached rounding
-    /// noise. σ's relative error is then about `tol²` (it is quadratic in the vector error), and
-    /// σ is never above the true value by more than rounding. `converged` reports whether this
+    /// `tol` (extrapolating the geometric convergence of successive v's, ratio q = (σ₂/σ₁)²), or
+    /// when successive v's differ by no more than rounding noise (16ε·√max(M, N)). In the second
+    /// case the vectors are as accurate as floating point allows, about 16ε·√n·q/(1−q): above
+    /// `tol` only when σ₂ is within about ε/tol of σ₁, where the singular vectors are themselves
+    /// ill-determined. σ's relative error is about the square of the vector error, and σ is
+    /// never above the true value by more than rounding. `converged` reports whether either
     /// happened within `max_iter` rounds; slow convergence means σ₂ ≈ σ₁.
     ///
     /// `u` (rows), `v` (cols) and `work` (cols) are scratch space; on return `u`, `v` hold the

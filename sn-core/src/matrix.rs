@@ -280,7 +280,7 @@ pub(crate) fn max_abs<T: Float>(x: &[T], what: &'static str) -> Result<(T, usize
 
 /// Accumulator width: 8 independent partial sums per row let LLVM vectorize the reduction
 /// (floating-point addition is not reassociated on its own).
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// Σ x_i², vectorized.
 pub(crate) fn sum_sq<T: Float>(x: &[T]) -> T {

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::{ilog2_abs, sq_in_safe_range, Float, Pow2};
-use crate::matrix::{check_len, max_abs, sum_sq, DynMatrix, Matrix, Plain};
+use crate::matrix::{check_len, max_abs, sum_sq, DynMatrix, Matrix, Plain, LANES};
 
 /// Scales `x` to unit length and returns its former norm; a zero vector stays zero and returns 0.
 ///
@@ -152,6 +152,51 @@ impl<T: Float> Divide<T> {
     }
 }
 
+/// `out[i] = f(src[i])`, returning whether every output is finite. The check is `y·0 == 0`
+/// (NaN for NaN/Inf) summed in independent lanes, so it vectorizes with the map itself.
+#[inline(always)]
+fn map_finite<T: Float>(out: &mut [T], src: &[T], f: impl Fn(T) -> T) -> bool {
+    let mut acc = [T::zero(); LANES];
+    let mut oc = out.chunks_exact_mut(LANES);
+    let mut sc = src.chunks_exact(LANES);
+    for (o, s) in (&mut oc).zip(&mut sc) {
+        for t in 0..LANES {
+            let y = f(s[t]);
+            o[t] = y;
+            acc[t] = acc[t] + y * T::zero();
+        }
+    }
+    for (o, &x) in oc.into_remainder().iter_mut().zip(sc.remainder()) {
+        *o = f(x);
+    }
+    acc.iter().all(|&a| a == T::zero()) && out.iter().rev().take(LANES).all(|y| y.is_finite())
+}
+
+/// `out[i] = f(a[i], b[i])`, returning whether every output is finite (as [`map_finite`]).
+#[inline(always)]
+fn map2_finite<T: Float>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> bool {
+    let mut acc = [T::zero(); LANES];
+    let mut oc = out.chunks_exact_mut(LANES);
+    let mut ac = a.chunks_exact(LANES);
+    let mut bc = b.chunks_exact(LANES);
+    for ((o, x), y) in (&mut oc).zip(&mut ac).zip(&mut bc) {
+        for t in 0..LANES {
+            let r = f(x[t], y[t]);
+            o[t] = r;
+            acc[t] = acc[t] + r * T::zero();
+        }
+    }
+    for ((o, &x), &y) in oc
+        .into_remainder()
+        .iter_mut()
+        .zip(ac.remainder())
+        .zip(bc.remainder())
+    {
+        *o = f(x, y);
+    }
+    acc.iter().all(|&v| v == T::zero()) && out.iter().rev().take(LANES).all(|r| r.is_finite())
+}
+
 /// `out = W / σ̃` (eq. 8), elementwise in W's storage layout.
 pub(crate) fn normalize<T: Float>(w: DynMatrix<'_, T>, sigma: T, out: &mut [T]) -> Result<()> {
     let data = w.data();
@@ -170,15 +215,11 @@ pub(crate) fn normalize<T: Float>(w: DynMatrix<'_, T>, sigma: T, out: &mut [T]) 
         out.iter_mut().for_each(|x| *x = T::zero());
         return Ok(());
     }
-    let d = Divide::new(sigma);
-    let mut poison = T::zero();
-    for (o, &x) in out.iter_mut().zip(data) {
-        let y = d.apply(x);
-        // y·0 is 0 for finite y and NaN for NaN/Inf: one vectorizable check for the whole pass.
-        poison = poison + y * T::zero();
-        *o = y;
-    }
-    if poison == T::zero() {
+    let finite = match Divide::new(sigma) {
+        Divide::ByRecip(r) => map_finite(out, data, |x| x * r),
+        Divide::By(s) => map_finite(out, data, |x| x / s),
+    };
+    if finite {
         return Ok(());
     }
     max_abs(data, "weight")?;
@@ -202,12 +243,8 @@ pub(crate) fn apply<T: Float>(w: DynMatrix<'_, T>, sigma: T, x: &[T], y: &mut [T
     }
     w.mul(Plain, x, y);
     let d = Divide::new(sigma);
-    let mut poison = T::zero();
-    for yi in y.iter_mut() {
-        *yi = d.apply(*yi);
-        poison = poison + *yi * T::zero();
-    }
-    if poison == T::zero() {
+    y.iter_mut().for_each(|yi| *yi = d.apply(*yi));
+    if y.iter().all(|yi| yi.is_finite()) {
         return Ok(());
     }
     w.max_abs()?;
@@ -242,7 +279,7 @@ pub(crate) fn normalize_backward<T: Float>(
         });
     }
     let (rows, k) = (w.rows(), w.block_cols());
-    let mut poison = T::zero();
+    let mut finite = true;
     let blocks = grad_wbar
         .chunks_exact(rows * k)
         .zip(grad_w.chunks_exact_mut(rows * k))
@@ -250,13 +287,13 @@ pub(crate) fn normalize_backward<T: Float>(
     for ((gb, ob), vb) in blocks {
         for ((g_row, o_row), &ui) in gb.chunks_exact(k).zip(ob.chunks_exact_mut(k)).zip(u) {
             let c = inner * ui;
-            for ((o, &g), &vj) in o_row.iter_mut().zip(g_row).zip(vb) {
-                *o = d.apply(g - c * vj);
-                poison = poison + *o * T::zero();
-            }
+            finite &= match d {
+                Divide::ByRecip(r) => map2_finite(o_row, g_row, vb, |g, vj| (g - c * vj) * r),
+                Divide::By(s) => map2_finite(o_row, g_row, vb, |g, vj| (g - c * vj) / s),
+            };
         }
     }
-    if poison == T::zero() {
+    if finite {
         Ok(())
     } else {
         Err(Error::Overflow {
@@ -379,8 +416,9 @@ impl<T: Float, const M: usize, const N: usize> SpectralNorm<T, M, N> {
     /// σ̃ = ũᵀ W v (eq. 22). With `rounds = 0` (evaluation), ũ and v are left alone and
     /// σ̃ = ũᵀ W v is recomputed for the current W, as PyTorch does in eval mode.
     ///
-    /// One round is two passes over W. σ̃ ≤ σ(W) always, and σ̃ never decreases from round to
-    /// round for a fixed W. The zero matrix gives σ̃ = 0 (v = 0, ũ kept).
+    /// One round is two passes over W. σ̃ ≤ σ(W), and σ̃ never decreases from round to round
+    /// for a fixed W (both in exact arithmetic; in floating point, to within a few ulp). The zero
+    /// matrix gives σ̃ = 0 (v = 0, ũ kept).
     ///
     /// ```
     /// # use sn_core::{Matrix, SpectralNorm};
