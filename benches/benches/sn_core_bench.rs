@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use sn_core::{Matrix, SpectralNorm};
-use sngan_benches::{seeded_normal, stream_twice, table3_times, ratio_table};
+use sngan_benches::{ratio_table, seeded_normal, stream_twice, table3_times};
 
 fn shape<const M: usize, const N: usize>(c: &mut Criterion, normalize: bool) {
     let w = seeded_normal(M * N, 1);
@@ -51,10 +51,12 @@ macro_rules! table3 {
     };
 }
 
+/// One round per shape against streaming the same bytes twice.
 pub fn power_iteration(c: &mut Criterion) {
     table3!(c, false);
 }
 
+/// W/σ̃ per shape against a copy of W.
 pub fn normalize(c: &mut Criterion) {
     table3!(c, true);
 }

@@ -175,7 +175,11 @@ pub fn ratio_table(times: &[ShapeTimes]) -> String {
         "| shape | bytes | round (µs) | stream ×2 (µs) | round/stream | normalize (µs) | copy (µs) | normalize/copy |\n|---|---|---|---|---|---|---|---|\n",
     );
     for t in times {
-        let target = if t.bytes() >= 1 << 20 { " (≤ 1.3)" } else { "" };
+        let target = if t.bytes() >= 1 << 20 {
+            " (≤ 1.3)"
+        } else {
+            ""
+        };
         s += &format!(
             "| {}×{} | {} | {:.2} | {:.2} | {:.2}{} | {:.2} | {:.2} | {:.2} |\n",
             t.rows,

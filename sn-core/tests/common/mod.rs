@@ -14,7 +14,9 @@ pub fn assert_close<T: Float>(what: &str, a: &[T], b: &[T], abs: f64, rel: f64) 
         let tol = abs + rel * x.abs().max(y.abs());
         let diff = (x - y).abs();
         let excess = if diff == 0.0 { 0.0 } else { diff / tol };
-        if !(excess <= 1.0) && worst.is_none_or(|(_, e)| excess > e || e.is_nan()) {
+        // NaN never passes: `excess <= 1.0` is false for it.
+        let fails = excess.is_nan() || excess > 1.0;
+        if fails && worst.is_none_or(|(_, e)| excess > e || e.is_nan()) {
             worst = Some((i, excess));
         }
     }
