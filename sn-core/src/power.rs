@@ -362,7 +362,7 @@ impl<T: Float, const M: usize, const N: usize> SpectralNorm<T, M, N> {
         })
     }
 
-    /// [`SpectralNorm::new`] with ũ₀[i] = `f(i)`: pass a closure over your RNG, so sn-core
+    /// [`SpectralNorm::new`] with `ũ₀[i] = f(i)`: pass a closure over your RNG, so sn-core
     /// stays free of global state and of any RNG crate.
     ///
     /// ```
