@@ -1,6 +1,36 @@
-//! SN-GAN on dfdx: the paper's networks, losses and training loop.
+//! SN-GAN on dfdx: spectrally normalized layers, the paper's networks, losses and training.
 //!
-//! This crate is being built up issue by issue; today it only re-exports [`sn_core`],
-//! the spectral-normalization core that its layers will use.
+//! Built on [`sn_core`] (the no_std spectral-normalization math, used here for exact σ
+//! monitoring and as the test oracle) and dfdx 0.13 (tensors, autodiff, optimizers), prepared for
+//! stable Rust by the workspace's `xtask`.
 
+pub mod device;
+pub mod layers;
+
+pub use device::{ConvDevice, Dev};
 pub use sn_core;
+
+/// Errors of the sngan crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// From sn-core (non-finite weights, zero σ, ...).
+    #[error("spectral normalization: {0}")]
+    SpectralNorm(#[from] sn_core::Error),
+    /// From the dfdx device (allocation, CUDA).
+    #[error("device: {0}")]
+    Device(String),
+}
+
+impl From<dfdx::tensor::CpuError> for Error {
+    fn from(e: dfdx::tensor::CpuError) -> Self {
+        Error::Device(format!("{e:?}"))
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl From<dfdx::tensor::CudaError> for Error {
+    fn from(e: dfdx::tensor::CudaError) -> Self {
+        Error::Device(format!("{e:?}"))
+    }
+}
