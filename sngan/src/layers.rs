@@ -565,4 +565,4 @@ impl<const I: usize, const O: usize, const SN: bool, D: Device<f32>> TensorColle
 
 /// Dense layer `I → O` with bias (the generator's first layer), initialised N(0, 0.02²). Its
 /// ũ, v exist but are unused (`SN = false`).
-pub type Linear<const I: usize, const O: usize, D = Dev> = SnLinear<I, O, false, f32, D>;
+pub type Linear<const I: usize, const O: usize, E = f32, D = Dev> = SnLinear<I, O, false, E, D>;

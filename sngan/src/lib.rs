@@ -4,10 +4,17 @@
 //! monitoring and as the test oracle) and dfdx 0.13 (tensors, autodiff, optimizers), prepared for
 //! stable Rust by the workspace's `xtask`.
 
+// dfdx tensor types spell out shape, dtype, device and tape; aliases would hide the shapes.
+#![allow(clippy::type_complexity)]
+
 pub mod device;
 pub mod layers;
+pub mod loss;
+pub mod nets;
+pub mod settings;
 
 pub use device::{ConvDevice, Dev};
+pub use dfdx;
 pub use sn_core;
 
 /// Errors of the sngan crate.
