@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::{ilog2_abs, sq_in_safe_range, Float, Pow2};
-use crate::matrix::{check_len, max_abs, sum_sq, DynMatrix, Matrix, Plain, LANES};
+use crate::matrix::{check_len, max_abs, sum_sq, DynMatrix, Load, Matrix, Plain, LANES};
 
 /// Scales `x` to unit length and returns its former norm; a zero vector stays zero and returns 0.
 ///
@@ -129,9 +129,16 @@ fn finite_or<T: Float>(x: T, e: Error) -> Result<T> {
 /// Multiplier or divisor for `x / sigma`: the reciprocal when it is a normal number (one
 /// multiply per element), plain division otherwise (subnormal σ̃, whose reciprocal overflows).
 #[derive(Clone, Copy)]
-enum Divide<T> {
+pub(crate) enum Divide<T> {
     ByRecip(T),
     By(T),
+}
+
+impl<T: Float> Load<T> for Divide<T> {
+    #[inline(always)]
+    fn load(self, x: T) -> T {
+        self.apply(x)
+    }
 }
 
 impl<T: Float> Divide<T> {
@@ -241,15 +248,34 @@ pub(crate) fn apply<T: Float>(w: DynMatrix<'_, T>, sigma: T, x: &[T], y: &mut [T
         y.iter_mut().for_each(|yi| *yi = T::zero());
         return Ok(());
     }
-    w.mul(Plain, x, y);
-    let d = Divide::new(sigma);
+    if !sigma.is_finite() || sigma < T::zero() {
+        return Err(Error::NonFinite {
+            what: "sigma (must be finite and > 0)",
+            index: 0,
+        });
+    }
+    if sigma >= T::min_positive_value().sqrt() && sigma <= T::max_value().sqrt() {
+        w.mul(Plain, x, y);
+        let d = Divide::new(sigma);
+        y.iter_mut().for_each(|yi| *yi = d.apply(*yi));
+        if y.iter().all(|yi| yi.is_finite()) {
+            return Ok(());
+        }
+    }
+    // Tiny or huge σ̃ (subnormal or near-MAX weights), or an overflow: W̄x = (2^k·W x)/(2^k·σ̃)
+    // with max|2^k·W| in [1, 2), so neither the products nor σ̃ leave the normal range.
+    max_abs(x, "x")?;
+    let (m, _) = w.max_abs()?;
+    let (k, _) = rescale_for(m);
+    let up = Pow2::new(k);
+    w.mul(up, x, y);
+    let d = Divide::new(up.apply(sigma));
     y.iter_mut().for_each(|yi| *yi = d.apply(*yi));
     if y.iter().all(|yi| yi.is_finite()) {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(Error::Overflow { what: "W̄x" })
     }
-    w.max_abs()?;
-    max_abs(x, "x")?;
-    Err(Error::Overflow { what: "W̄x" })
 }
 
 /// `grad_w = (G − ⟨G, W̄⟩ u vᵀ) / σ̃` (eq. 12) with u, v, σ̃ from the last round, G = ∂L/∂W̄ in
@@ -268,9 +294,16 @@ pub(crate) fn normalize_backward<T: Float>(
     if sigma == T::zero() {
         return Err(Error::ZeroSigma);
     }
+    if !sigma.is_finite() || sigma < T::zero() {
+        return Err(Error::NonFinite {
+            what: "sigma (must be finite and > 0)",
+            index: 0,
+        });
+    }
     let d = Divide::new(sigma);
-    // ⟨G, W̄⟩ = ⟨G, W⟩ / σ̃.
-    let inner = d.apply(crate::matrix::dot(Plain, grad_wbar, data));
+    // ⟨G, W̄⟩ = Σ (W/σ̃)·G: dividing each W_ij first keeps the products in range when W is
+    // near the float maximum (W_ij/σ̃ ≤ 1 after a converged round).
+    let inner = crate::matrix::dot(d, data, grad_wbar);
     if !inner.is_finite() {
         max_abs(grad_wbar, "grad_wbar")?;
         w.max_abs()?;
@@ -543,6 +576,13 @@ impl<T: Float, const M: usize, const N: usize> SpectralNorm<T, M, N> {
 }
 
 pub(crate) fn lipschitz_constant<T: Float>(w: DynMatrix<'_, T>, sigma: T, exact: T) -> Result<T> {
+    if sigma < T::zero() {
+        // Only after `power_iteration(w, 0)` on vectors from another W: σ̃ = ũᵀWv < 0.
+        return Err(Error::Negative {
+            what: "sigma estimate (run a power-iteration round)",
+            index: 0,
+        });
+    }
     if sigma == T::zero() {
         return if w.data().iter().all(|&x| x == T::zero()) {
             Ok(T::zero())
@@ -583,7 +623,13 @@ fn check_saved<T: Float>(u: &[T], v: &[T], sigma: T) -> Result<()> {
             index: 0,
         });
     }
-    let n = sum_sq(u);
+    // ‖u‖ computed as m·‖u/m‖ so that a tiny non-unit u cannot pass as zero.
+    let (m, _) = max_abs(u, "u")?;
+    let n = if m == T::zero() {
+        T::zero()
+    } else {
+        u.iter().map(|&x| (x / m) * (x / m)).sum::<T>().sqrt() * m
+    };
     let tol = T::lit(1e-3);
     if n != T::zero() && (n - T::one()).abs() > tol {
         return Err(Error::NonFinite {
@@ -719,6 +765,7 @@ where
     /// # Errors
     /// [`Error::ZeroSigma`] before any round; [`Error::Overflow`].
     pub fn lipschitz_constant(&self, w: DynMatrix<'_, T>, sigma_exact: T) -> Result<T> {
+        self.check_shape(&w)?;
         lipschitz_constant(w, self.sigma, sigma_exact)
     }
 }

@@ -312,3 +312,58 @@ fn conv_transpose_view_equals_the_permuted_matrix() {
         }
     }
 }
+
+/// Found by the fuzz target: `apply` on subnormal weights must rescale like `normalize`.
+#[test]
+fn apply_rescales_subnormal_weights() {
+    let w = [3.0 * f32::from_bits(1)];
+    let m = Matrix::<f32, 1, 1>::new(&w).unwrap();
+    let mut sn = SpectralNorm::<f32, 1, 1>::new([1.0]).unwrap();
+    sn.power_iteration(m, 1).unwrap();
+    let mut y = [0.0f32];
+    sn.apply(m, &[0.1], &mut y).unwrap();
+    assert!((y[0] - 0.1).abs() <= 1e-6, "W̄x = {}", y[0]);
+}
+
+/// Found by the fuzz target: weights near f32::MAX are not an overflow for `apply` and
+/// `normalize_backward` (W̄ itself is O(1)).
+#[test]
+fn apply_and_backward_near_float_max() {
+    let w = [3e38f32];
+    let m = Matrix::<f32, 1, 1>::new(&w).unwrap();
+    let mut sn = SpectralNorm::<f32, 1, 1>::new([1.0]).unwrap();
+    sn.power_iteration(m, 1).unwrap();
+    let mut y = [0.0f32];
+    sn.apply(m, &[2.0], &mut y).unwrap();
+    assert!((y[0] - 2.0).abs() <= 1e-6, "W̄x = {}", y[0]);
+    let mut g = [1.0f32];
+    sn.normalize_backward(m, &[2.0], &mut g).unwrap();
+    // W/σ(W) of a 1×1 W is its sign: the gradient is exactly 0.
+    assert_eq!(g, [0.0]);
+}
+
+/// Found by the fuzz target: a ũ whose Σu² underflows is not mistaken for the zero vector.
+#[test]
+fn from_parts_rejects_tiny_non_unit_u() {
+    assert!(SpectralNorm::<f32, 2, 1>::from_parts([1e-30, 0.0], [1.0], 1.0).is_err());
+    assert!(SpectralNorm::<f32, 2, 1>::from_parts([0.0, 0.0], [1.0], 1.0).is_ok());
+    assert!(SpectralNorm::<f32, 2, 1>::from_parts([0.6, 0.8], [1.0], 1.0).is_ok());
+}
+
+#[test]
+fn lipschitz_constant_checks_shape_and_sign() {
+    let w = [1.0f64, 0.0, 0.0, 2.0];
+    let m = DynMatrix::new(&w, 2, 2).unwrap();
+    let sn = DynSpectralNorm::from_parts(vec![1.0f64], vec![1.0, 0.0], 2.5).unwrap();
+    assert!(matches!(
+        sn.lipschitz_constant(m, 2.0),
+        Err(Error::LengthMismatch { what: "u", .. })
+    ));
+    // A restored state whose vectors point against W gives σ̃ = ũᵀWv < 0 in evaluation mode.
+    let mut sn = DynSpectralNorm::from_parts(vec![1.0f64, 0.0], vec![-1.0, 0.0], 1.0).unwrap();
+    assert!(sn.power_iteration(m, 0).unwrap() < 0.0);
+    assert!(matches!(
+        sn.lipschitz_constant(m, 2.0),
+        Err(Error::Negative { .. })
+    ));
+}

@@ -25,6 +25,9 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// signatures. Filters carry no tape: callers merge a traced filter's tape into the image's
 /// before the call (see [`crate::layers`]).
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
+    /// The device's error as the crate's [`Error`](crate::Error).
+    fn into_error(e: Self::Err) -> crate::Error;
+
     /// `y = conv2d(x, w)`: x (B, C_in, H, W), w (C_out, C_in, K, K) →
     /// (B, C_out, (H + 2P − K)/S + 1, (W + 2P − K)/S + 1).
     ///
@@ -53,6 +56,10 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
 macro_rules! dfdx_conv_device {
     ($dev:ty) => {
         impl ConvDevice for $dev {
+            fn into_error(e: Self::Err) -> crate::Error {
+                e.into()
+            }
+
             fn conv2d<T: Tape<f32, Self>>(
                 x: Dyn4<Self, T>,
                 w: Tensor<(usize, usize, usize, usize), f32, Self>,

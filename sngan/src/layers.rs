@@ -164,13 +164,10 @@ impl<const O: usize, const N: usize, D: ConvDevice> SpectralNorm<O, N, f32, D> {
     pub fn sigma_of_normalized<S: ConstShape>(
         &self,
         weight: &Tensor<S, f32, D>,
-    ) -> Result<f64, crate::Error>
-    where
-        D::Err: Into<crate::Error>,
-    {
+    ) -> Result<f64, crate::Error> {
         let sigma_tilde = self
             .sigma::<S, NoneTape>(weight)
-            .map_err(Into::into)?
+            .map_err(D::into_error)?
             .array() as f64;
         let w: Vec<f64> = weight.as_vec().into_iter().map(f64::from).collect();
         let exact = sigma_exact_f64(&w, O, N)?;

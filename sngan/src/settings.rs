@@ -234,6 +234,9 @@ pub struct TrainSettings {
     pub n_dis: usize,
     /// Samples per discriminator update, real and fake each (64 in the paper's runs).
     pub batch_size: usize,
+    /// Samples per generator update: 64 for the standard CNN, 128 for the ResNet reference
+    /// config.
+    pub g_batch_size: usize,
     /// The adversarial objective (Sec. 4).
     pub loss: Loss,
     /// Dimension of the latent z ~ N(0, I) (128 in all experiments).
@@ -263,14 +266,18 @@ impl From<Setting> for TrainSettings {
     /// The preset's Adam parameters, n_dis, decay and loss ([`Setting::loss`]), with the
     /// paper's batch size 64 and z_dim 128.
     ///
-    /// The ResNet reference config draws 128 samples per generator update (twice D's 64);
-    /// this struct has one batch size, so that is left to the training loop.
+    /// The ResNet reference config draws 128 samples per generator update (twice D's 64).
     fn from(setting: Setting) -> Self {
         TrainSettings {
             adam: setting.adam(),
             lr_decay: setting.lr_decay(),
             n_dis: setting.n_dis(),
             batch_size: Self::BATCH_SIZE,
+            g_batch_size: if setting == Setting::ResNet {
+                2 * Self::BATCH_SIZE
+            } else {
+                Self::BATCH_SIZE
+            },
             loss: setting.loss(),
             z_dim: Self::Z_DIM,
         }
@@ -338,6 +345,7 @@ mod tests {
         assert_eq!(s.loss(), Loss::Hinge);
         let t = TrainSettings::from(s);
         assert_eq!((t.batch_size, t.z_dim, t.loss), (64, 128, Loss::Hinge));
+        assert_eq!(t.g_batch_size, 128);
     }
 
     #[test]
@@ -354,6 +362,7 @@ mod tests {
                 lr_decay: LrDecay::Constant,
                 n_dis: 1,
                 batch_size: 64,
+                g_batch_size: 64,
                 loss: Loss::Standard,
                 z_dim: 128,
             }

@@ -2,8 +2,12 @@
 
 pub mod std_cnn;
 
+use dfdx::nn::tensor_collection::TensorCollection;
 use dfdx::shapes::Const;
-use dfdx::tensor::Tensor;
+use dfdx::tensor::{NoneTape, OwnedTape, Tape, Tensor};
+
+use crate::ConvDevice;
+pub use std_cnn::Latent;
 
 /// Dimension of z (all of the paper's experiments).
 pub const Z_DIM: usize = 128;
@@ -16,3 +20,55 @@ pub type Logits<D, T> = Tensor<(usize, Const<1>), f32, D, T>;
 
 /// A batch of latent vectors z.
 pub type Latents<D, T> = Tensor<(usize, Const<Z_DIM>), f32, D, T>;
+
+/// A generator G: z ↦ image, with batch normalization (training and evaluation modes).
+pub trait Generator<const M: usize, D: ConvDevice>: TensorCollection<f32, D> + Sized {
+    /// How z is drawn.
+    const LATENT: Latent;
+    /// Builds the network with its initialisation.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn build(dev: &D) -> Result<Self, D::Err>;
+    /// G(z) in training mode (BN batch statistics; running statistics updated).
+    ///
+    /// # Errors
+    /// The device's error.
+    fn forward_train(
+        &mut self,
+        z: Latents<D, OwnedTape<f32, D>>,
+    ) -> Result<Image<M, D, OwnedTape<f32, D>>, D::Err>;
+    /// G(z) in evaluation mode (BN running statistics).
+    ///
+    /// # Errors
+    /// The device's error.
+    fn forward_eval(&self, z: Latents<D, NoneTape>) -> Result<Image<M, D, NoneTape>, D::Err>;
+}
+
+/// A discriminator D: image ↦ logit, whose layers carry spectral-normalization state.
+pub trait Discriminator<const M: usize, D: ConvDevice>: TensorCollection<f32, D> + Sized {
+    /// Layer names, in order, for σ reports.
+    const LAYERS: &'static [&'static str];
+    /// Whether the layers are spectrally normalized.
+    const SPECTRAL_NORM: bool;
+    /// Builds the network and runs `warmup` power-iteration rounds.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn build(dev: &D, warmup: usize) -> Result<Self, D::Err>;
+    /// D(x): logits (W̄ from the stored ũ, v; no power iteration).
+    ///
+    /// # Errors
+    /// The device's error.
+    fn forward<T: Tape<f32, D>>(&self, x: Image<M, D, T>) -> Result<Logits<D, T>, D::Err>;
+    /// `rounds` rounds of power iteration in every layer; σ̃ per layer.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn power_iteration(&mut self, rounds: usize) -> Result<Vec<f32>, D::Err>;
+    /// σ(W̄) = σ(W)/σ̃ per layer, σ(W) exact (the Fig. 9 measurement).
+    ///
+    /// # Errors
+    /// The device's or sn-core's error.
+    fn sigmas_of_normalized(&self) -> Result<Vec<f64>, crate::Error>;
+}

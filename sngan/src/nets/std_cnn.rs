@@ -145,10 +145,7 @@ macro_rules! std_cnn_discriminator {
             ///
             /// # Errors
             /// The device's error or sn-core's.
-            pub fn sigmas_of_normalized(&self) -> Result<[f64; 8], $crate::Error>
-            where
-                D::Err: Into<$crate::Error>,
-            {
+            pub fn sigmas_of_normalized(&self) -> Result<[f64; 8], $crate::Error> {
                 Ok([
                     self.c0.sn.sigma_of_normalized(&self.c0.conv.weight)?,
                     self.c1.sn.sigma_of_normalized(&self.c1.conv.weight)?,
@@ -159,6 +156,29 @@ macro_rules! std_cnn_discriminator {
                     self.c6.sn.sigma_of_normalized(&self.c6.conv.weight)?,
                     self.l7.sn.sigma_of_normalized(&self.l7.weight)?,
                 ])
+            }
+        }
+
+        impl<const SN: bool, D: $crate::ConvDevice> $crate::nets::Discriminator<$m, D>
+            for $name<SN, f32, D>
+        {
+            const LAYERS: &'static [&'static str] = &Self::LAYERS;
+            const SPECTRAL_NORM: bool = SN;
+
+            fn build(dev: &D, warmup: usize) -> Result<Self, D::Err> {
+                Self::new(dev, warmup)
+            }
+            fn forward<T: $crate::dfdx::tensor::Tape<f32, D>>(
+                &self,
+                x: $crate::nets::Image<$m, D, T>,
+            ) -> Result<$crate::nets::Logits<D, T>, D::Err> {
+                $name::<SN, f32, D>::forward(self, x)
+            }
+            fn power_iteration(&mut self, rounds: usize) -> Result<Vec<f32>, D::Err> {
+                $name::<SN, f32, D>::power_iteration(self, rounds).map(Vec::from)
+            }
+            fn sigmas_of_normalized(&self) -> Result<Vec<f64>, $crate::Error> {
+                $name::<SN, f32, D>::sigmas_of_normalized(self).map(Vec::from)
             }
         }
 
@@ -328,6 +348,26 @@ macro_rules! std_cnn_generator {
                 use $crate::dfdx::prelude::*;
                 let batch = h.shape().0;
                 h.try_reshape_like(&(batch, Const, Const, Const))
+            }
+        }
+
+        impl<D: $crate::ConvDevice> $crate::nets::Generator<$m, D> for $name<f32, D> {
+            const LATENT: $crate::nets::std_cnn::Latent = Self::LATENT;
+
+            fn build(dev: &D) -> Result<Self, D::Err> {
+                Self::new(dev)
+            }
+            fn forward_train(
+                &mut self,
+                z: $crate::nets::Latents<D, $crate::dfdx::tensor::OwnedTape<f32, D>>,
+            ) -> Result<$crate::nets::Image<$m, D, $crate::dfdx::tensor::OwnedTape<f32, D>>, D::Err> {
+                $name::<f32, D>::forward_train(self, z)
+            }
+            fn forward_eval(
+                &self,
+                z: $crate::nets::Latents<D, $crate::dfdx::tensor::NoneTape>,
+            ) -> Result<$crate::nets::Image<$m, D, $crate::dfdx::tensor::NoneTape>, D::Err> {
+                $name::<f32, D>::forward_eval(self, z)
             }
         }
 
