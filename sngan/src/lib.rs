@@ -13,6 +13,8 @@ pub mod layers;
 pub mod loss;
 pub mod nets;
 pub mod settings;
+pub mod train;
+pub mod viz;
 
 pub use device::{ConvDevice, Dev};
 pub use dfdx;
@@ -28,6 +30,15 @@ pub enum Error {
     /// From the dfdx device (allocation, CUDA).
     #[error("device: {0}")]
     Device(String),
+    /// An invalid configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file could not be read or written (the message names it).
+    #[error("{0}")]
+    Io(String),
+    /// A loss or weight became NaN or infinite.
+    #[error("non-finite value: {0}")]
+    NonFinite(String),
 }
 
 impl From<dfdx::tensor::CpuError> for Error {

@@ -2,7 +2,8 @@
 use sngan::dfdx::prelude::*;
 use sngan::layers::ConvTrans2d;
 
-type Batch<const C: usize, const H: usize> = Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, Cpu>;
+type Batch<const C: usize, const H: usize> =
+    Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, Cpu>;
 
 fn main() {
     let dev = Cpu::default();

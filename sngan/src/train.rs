@@ -1,0 +1,256 @@
+//! The training loop of Algorithm 1 around a generator and a discriminator.
+//!
+//! One [`Trainer::train_step`] is one generator update: `n_dis` discriminator updates, each with
+//! a fresh real batch and a fresh fake batch, then one generator update. Before each
+//! discriminator update every SN layer runs its power iteration (`power_iterations` rounds,
+//! 1 in the paper); D(real) and D(fake) of that update are two forwards with the same ũ, v, so
+//! they see the same W̄. The generator update does not iterate (W did not change since the last
+//! D update). Adam for both networks with the settings' (α, β1, β2); α may decay linearly.
+//!
+//! Deterministic on the CPU: the device RNG (z, initialisation) and the data order are seeded,
+//! and dfdx's CPU kernels do not reorder sums between runs, so the same seed and data give
+//! bit-identical weights (a test checks this).
+
+use dfdx::nn::ZeroGrads;
+use dfdx::optim::{Adam, Optimizer};
+use dfdx::prelude::*;
+use rand_distr::{StandardNormal, Uniform};
+
+use crate::data::InMemory;
+use crate::nets::{Discriminator, Generator, Image, Latent, Latents, Z_DIM};
+use crate::settings::TrainSettings;
+use crate::{ConvDevice, Error};
+
+/// Options of a run beyond the paper's [`TrainSettings`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainOptions {
+    /// The paper's hyperparameters (Adam, n_dis, batch, loss).
+    pub settings: TrainSettings,
+    /// Power-iteration rounds per discriminator update (1 in the paper).
+    pub power_iterations: usize,
+    /// Rounds run once when the discriminator is built, so that σ̃ is sensible before the first
+    /// update (PyTorch runs 15).
+    pub warmup_rounds: usize,
+    /// Generator updates in the whole run (the horizon of linear α decay).
+    pub total_steps: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            settings: TrainSettings::default(),
+            power_iterations: 1,
+            warmup_rounds: 15,
+            total_steps: 100_000,
+        }
+    }
+}
+
+/// What one generator update did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepStats {
+    /// Generator updates done so far (this one included).
+    pub step: usize,
+    /// Discriminator loss, mean over the `n_dis` updates.
+    pub d_loss: f32,
+    /// Generator loss.
+    pub g_loss: f32,
+    /// σ̃ of every SN layer after the last power iteration.
+    pub sigma_tilde: Vec<f32>,
+    /// α used for this update.
+    pub lr: f64,
+}
+
+/// A GAN being trained: both networks, their Adam states and the step counter.
+pub struct Trainer<const M: usize, G, Dis, D>
+where
+    D: ConvDevice,
+    G: Generator<M, D>,
+    Dis: Discriminator<M, D>,
+{
+    /// The device everything lives on.
+    pub dev: D,
+    /// The generator.
+    pub g: G,
+    /// The discriminator.
+    pub d: Dis,
+    opt_g: Adam<G, f32, D>,
+    opt_d: Adam<Dis, f32, D>,
+    grads_g: Option<Gradients<f32, D>>,
+    grads_d: Option<Gradients<f32, D>>,
+    /// The run's options.
+    pub options: TrainOptions,
+    /// Generator updates done.
+    pub step: usize,
+}
+
+impl<const M: usize, G, Dis, D> Trainer<M, G, Dis, D>
+where
+    D: ConvDevice,
+    G: Generator<M, D>,
+    Dis: Discriminator<M, D>,
+{
+    /// Builds both networks on `dev` (whose RNG seeds the initialisation) and their optimizers.
+    ///
+    /// # Errors
+    /// The device's error, or a `z_dim` other than the networks' 128.
+    pub fn new(dev: D, options: TrainOptions) -> Result<Self, Error> {
+        if options.settings.z_dim != Z_DIM {
+            return Err(Error::Config(format!(
+                "z_dim {} is not supported: the networks take z in R^{Z_DIM}",
+                options.settings.z_dim
+            )));
+        }
+        let g = G::build(&dev).map_err(D::into_error)?;
+        let d = Dis::build(&dev, options.warmup_rounds).map_err(D::into_error)?;
+        let cfg = options.settings.adam_config();
+        let opt_g = Adam::new(&g, cfg);
+        let opt_d = Adam::new(&d, cfg);
+        let grads_g = Some(g.try_alloc_grads().map_err(D::into_error)?);
+        let grads_d = Some(d.try_alloc_grads().map_err(D::into_error)?);
+        Ok(Trainer {
+            dev,
+            g,
+            d,
+            opt_g,
+            opt_d,
+            grads_g,
+            grads_d,
+            options,
+            step: 0,
+        })
+    }
+
+    /// `n` latent vectors, N(0, I) or U[−1, 1] as the generator's variant asks.
+    ///
+    /// # Errors
+    /// The device's error.
+    pub fn sample_z(&self, n: usize) -> Result<Latents<D, NoneTape>, Error> {
+        let shape = (n, Const::<Z_DIM>);
+        match G::LATENT {
+            Latent::Normal => self.dev.try_sample_like(&shape, StandardNormal),
+            Latent::Uniform => self.dev.try_sample_like(&shape, Uniform::new(-1.0f32, 1.0)),
+        }
+        .map_err(D::into_error)
+    }
+
+    /// One generator update (preceded by `n_dis` discriminator updates) on batches drawn from
+    /// `data`.
+    ///
+    /// # Errors
+    /// The device's error, or [`Error::NonFinite`] if a loss is NaN or infinite (the networks
+    /// are then left as they were before the failing update).
+    pub fn train_step(&mut self, data: &mut InMemory<M>) -> Result<StepStats, Error> {
+        let s = self.options.settings;
+        let lr = s.alpha_at(self.step, self.options.total_steps);
+        self.opt_g.cfg.lr = lr;
+        self.opt_d.cfg.lr = lr;
+        let mut d_loss_sum = 0.0;
+        let mut sigma_tilde = Vec::new();
+        for _ in 0..s.n_dis {
+            if Dis::SPECTRAL_NORM {
+                sigma_tilde = self
+                    .d
+                    .power_iteration(self.options.power_iterations)
+                    .map_err(D::into_error)?;
+            }
+            let real = data
+                .next_batch(&self.dev, s.batch_size)
+                .map_err(D::into_error)?;
+            let fake = self.generate_for_d(s.batch_size)?;
+            d_loss_sum += self.d_update(real, fake)?;
+        }
+        let g_loss = self.g_update(s.g_batch_size)?;
+        self.step += 1;
+        Ok(StepStats {
+            step: self.step,
+            d_loss: d_loss_sum / s.n_dis as f32,
+            g_loss,
+            sigma_tilde,
+            lr,
+        })
+    }
+
+    /// G(z) for a discriminator update: G in training mode (BN batch statistics, as in the
+    /// reference code), its tape dropped.
+    fn generate_for_d(&mut self, n: usize) -> Result<Image<M, D, NoneTape>, Error> {
+        let z = self.sample_z(n)?;
+        let fake = self
+            .g
+            .forward_train(z.retaped::<OwnedTape<f32, D>>())
+            .map_err(D::into_error)?;
+        let (fake, _tape) = fake.split_tape();
+        Ok(fake)
+    }
+
+    fn d_update(
+        &mut self,
+        real: Image<M, D, NoneTape>,
+        fake: Image<M, D, NoneTape>,
+    ) -> Result<f32, Error> {
+        let grads = self
+            .grads_d
+            .take()
+            .expect("gradients are returned after every update");
+        let l_real = self.d.forward(real.traced(grads)).map_err(D::into_error)?;
+        let l_fake = self
+            .d
+            .forward(fake.retaped::<OwnedTape<f32, D>>())
+            .map_err(D::into_error)?;
+        let loss = self.options.settings.loss.discriminator(l_real, l_fake);
+        let value = loss.array();
+        let mut grads = loss.backward();
+        if !value.is_finite() {
+            self.d.zero_grads(&mut grads);
+            self.grads_d = Some(grads);
+            return Err(Error::NonFinite(format!(
+                "discriminator loss is {value} at generator step {}",
+                self.step + 1
+            )));
+        }
+        self.opt_d
+            .update(&mut self.d, &grads)
+            .map_err(|e| Error::Config(format!("optimizer: {e:?}")))?;
+        self.d.try_zero_grads(&mut grads).map_err(D::into_error)?;
+        self.grads_d = Some(grads);
+        Ok(value)
+    }
+
+    fn g_update(&mut self, n: usize) -> Result<f32, Error> {
+        let grads = self
+            .grads_g
+            .take()
+            .expect("gradients are returned after every update");
+        let z = self.sample_z(n)?;
+        let fake = self
+            .g
+            .forward_train(z.traced(grads))
+            .map_err(D::into_error)?;
+        let logits = self.d.forward(fake).map_err(D::into_error)?;
+        let loss = self.options.settings.loss.generator(logits);
+        let value = loss.array();
+        let mut grads = loss.backward();
+        if !value.is_finite() {
+            self.g.zero_grads(&mut grads);
+            self.grads_g = Some(grads);
+            return Err(Error::NonFinite(format!(
+                "generator loss is {value} at generator step {}",
+                self.step + 1
+            )));
+        }
+        self.opt_g
+            .update(&mut self.g, &grads)
+            .map_err(|e| Error::Config(format!("optimizer: {e:?}")))?;
+        self.g.try_zero_grads(&mut grads).map_err(D::into_error)?;
+        self.grads_g = Some(grads);
+        Ok(value)
+    }
+
+    /// σ(W̄) of every discriminator layer, exact (the Fig. 9 measurement).
+    ///
+    /// # Errors
+    /// The device's or sn-core's error.
+    pub fn sigmas_of_normalized(&self) -> Result<Vec<f64>, Error> {
+        self.d.sigmas_of_normalized()
+    }
+}
