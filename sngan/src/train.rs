@@ -148,19 +148,14 @@ where
         let mut d_loss_sum = 0.0;
         let mut sigma_tilde = Vec::new();
         for _ in 0..s.n_dis {
-            if Dis::SPECTRAL_NORM {
-                sigma_tilde = self
-                    .d
-                    .power_iteration(self.options.power_iterations)
-                    .map_err(D::into_error)?;
-            }
             let real = data
                 .next_batch(&self.dev, s.batch_size)
                 .map_err(D::into_error)?;
-            let fake = self.generate_for_d(s.batch_size)?;
-            d_loss_sum += self.d_update(real, fake)?;
+            let (loss, sigmas) = self.discriminator_update(real)?;
+            d_loss_sum += loss;
+            sigma_tilde = sigmas;
         }
-        let g_loss = self.g_update(s.g_batch_size)?;
+        let g_loss = self.generator_update()?;
         self.step += 1;
         Ok(StepStats {
             step: self.step,
@@ -169,6 +164,36 @@ where
             sigma_tilde,
             lr,
         })
+    }
+
+    /// One discriminator update on `real`: power iteration in every SN layer, as many fresh
+    /// fakes from G (training mode, no gradient), D(real) and D(fake) with the same W̄, the
+    /// loss, backward, Adam. Returns the loss and σ̃ per layer (empty without SN).
+    ///
+    /// # Errors
+    /// As [`train_step`](Self::train_step).
+    pub fn discriminator_update(
+        &mut self,
+        real: Image<M, D, NoneTape>,
+    ) -> Result<(f32, Vec<f32>), Error> {
+        let sigma_tilde = if Dis::SPECTRAL_NORM {
+            self.d
+                .power_iteration(self.options.power_iterations)
+                .map_err(D::into_error)?
+        } else {
+            Vec::new()
+        };
+        let fake = self.generate_for_d(real.shape().0)?;
+        Ok((self.d_update(real, fake)?, sigma_tilde))
+    }
+
+    /// One generator update with `g_batch_size` samples: G (training mode) → D → loss →
+    /// backward → Adam on G only. Returns the loss.
+    ///
+    /// # Errors
+    /// As [`train_step`](Self::train_step).
+    pub fn generator_update(&mut self) -> Result<f32, Error> {
+        self.g_update(self.options.settings.g_batch_size)
     }
 
     /// G(z) for a discriminator update: G in training mode (BN batch statistics, as in the

@@ -1,0 +1,111 @@
+//! One training step of the paper's Table 3 SN-GAN (CIFAR-10, M = 32, full width) on the CPU,
+//! with and without spectral normalization, measured side by side in one run.
+//!
+//! The steps are defined exactly as in `benches/pytorch/table3_step.py` (its PyTorch side):
+//! D step = power iteration (SN only) + G(z) for 64 fakes (no gradient) + D on 64 real and 64
+//! fake images + hinge loss + backward + Adam(2e-4, 0.5, 0.999); G step = 128 samples through G
+//! and D, −mean D(G(z)), backward, Adam on G. Differences from the PyTorch side, both in
+//! PyTorch's favour: dfdx's convolution backward also computes D's weight gradients in the G
+//! step (PyTorch skips them with requires_grad = False), and D(real), D(fake) are two 64-image
+//! forwards (PyTorch's default is one 128-image forward).
+//!
+//! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]`
+
+use std::time::Instant;
+
+use dfdx::prelude::*;
+use sngan::loss::Loss;
+use sngan::nets::std_cnn::{StdCnnDiscriminator32, StdCnnGenerator32};
+use sngan::nets::Image;
+use sngan::settings::{Setting, TrainSettings};
+use sngan::train::{TrainOptions, Trainer};
+
+type Sn = Trainer<32, StdCnnGenerator32<f32, Cpu>, StdCnnDiscriminator32<true, f32, Cpu>, Cpu>;
+type Plain = Trainer<32, StdCnnGenerator32<f32, Cpu>, StdCnnDiscriminator32<false, f32, Cpu>, Cpu>;
+
+fn options() -> TrainOptions {
+    let mut settings: TrainSettings = Setting::C.into();
+    settings.loss = Loss::Hinge;
+    settings.batch_size = 64;
+    settings.g_batch_size = 128;
+    TrainOptions {
+        settings,
+        ..Default::default()
+    }
+}
+
+fn secs(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<(), sngan::Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let (steps, warmup) = (arg("--steps", 3), arg("--warmup", 1));
+    let json = args.iter().any(|a| a == "--json");
+
+    let dev = Cpu::seed_from_u64(0);
+    let real: Image<32, Cpu, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
+    let mut sn = Sn::new(Cpu::seed_from_u64(1), options())?;
+    let mut plain = Plain::new(Cpu::seed_from_u64(1), options())?;
+
+    let (mut d_sn, mut d_plain, mut g_sn) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..warmup + steps {
+        // Interleaved, so that machine noise hits both alike.
+        let a = secs(|| {
+            sn.discriminator_update(real.clone()).expect("D step (SN)");
+        });
+        let b = secs(|| {
+            plain
+                .discriminator_update(real.clone())
+                .expect("D step (plain)");
+        });
+        let c = secs(|| {
+            sn.generator_update().expect("G step");
+        });
+        if i >= warmup {
+            d_sn.push(a);
+            d_plain.push(b);
+            g_sn.push(c);
+        }
+    }
+    let (ds, dp, g) = (
+        median(d_sn.clone()),
+        median(d_plain.clone()),
+        median(g_sn.clone()),
+    );
+    let threads = rayon_threads();
+    if json {
+        for (cfg, med, times) in [
+            ("d_sn", ds, &d_sn),
+            ("d_plain", dp, &d_plain),
+            ("g", g, &g_sn),
+        ] {
+            println!(
+                "{{\"bench\": \"table3_step\", \"impl\": \"sngan-dfdx\", \"config\": \"{cfg}\", \"median_s\": {med:.4}, \"times_s\": {times:?}, \"threads\": {threads}}}"
+            );
+        }
+    } else {
+        println!("Table 3 SN-GAN step, CIFAR-10 M = 32, full width, CPU ({threads} threads), medians of {steps}:");
+        println!("| step | median (s) |\n|---|---|");
+        println!("| D step, SN | {ds:.3} |\n| D step, no SN | {dp:.3} |\n| G step (batch 128) | {g:.3} |");
+        println!("SN overhead (D step SN / no SN): {:.3}", ds / dp);
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
