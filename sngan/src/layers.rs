@@ -284,6 +284,8 @@ where
     where
         T: Tape<f32, D>,
     {
+        let () = ConvOut::<H, HO, K, S, P>::OK;
+        let () = ConvOut::<W, WO, K, S, P>::OK;
         Self::forward_with(x, self.weight.retaped::<T>(), &self.bias)
     }
 }
@@ -363,6 +365,8 @@ impl<
         T: Tape<f32, D>,
     {
         let () = ConvCols::<I, K, N>::OK;
+        let () = ConvOut::<H, HO, K, S, P>::OK;
+        let () = ConvOut::<W, WO, K, S, P>::OK;
         let w = if SN {
             self.sn.normalize::<_, T>(&self.conv.weight)?
         } else {

@@ -14,6 +14,6 @@
 #[test]
 fn layer_sizes_must_chain() {
     let t = trybuild::TestCases::new();
-    // t.pass("tests/ui-pass/*.rs");
+    t.pass("tests/ui-pass/*.rs");
     t.compile_fail("tests/ui/*.rs");
 }
