@@ -30,7 +30,7 @@ def main():
                      "--", "--json", "--steps", str(args.steps), "--warmup", str(args.warmup)])
     here = os.path.dirname(os.path.abspath(__file__))
     base = [sys.executable, os.path.join(here, "table3_step.py"), "--json", "--threads", str(threads),
-            "--steps", str(args.steps), "--warmup", str(args.warmup)]
+            "--steps", str(args.steps), "--warmup", str(args.warmup), "--sn"]
     torch_nchw = run_json(base)
     torch_cl = run_json(base + ["--channels-last"])
     print(f"Table 3 SN-GAN (CIFAR-10, full width), {threads} threads, medians of {args.steps} steps\n")

@@ -1,11 +1,13 @@
 //! The training loop of Algorithm 1 around a generator and a discriminator.
 //!
 //! One [`Trainer::train_step`] is one generator update: `n_dis` discriminator updates, each with
-//! a fresh real batch and a fresh fake batch, then one generator update. Before each
-//! discriminator update every SN layer runs its power iteration (`power_iterations` rounds,
-//! 1 in the paper); D(real) and D(fake) of that update are two forwards with the same ũ, v, so
-//! they see the same W̄. The generator update does not iterate (W did not change since the last
-//! D update). Adam for both networks with the settings' (α, β1, β2); α may decay linearly.
+//! a fresh real batch and a fresh fake batch, then one generator update. Every training-mode
+//! pass through D starts with `power_iterations` rounds (1 in the paper) in every SN layer:
+//! once per discriminator update — D(real) and D(fake) of that update are two forwards with the
+//! same ũ, v, so they see the same W̄ — and once in the generator update, whose D forward is a
+//! training forward too (as in the reference code, where each training-mode call of an SN link
+//! iterates, and in PyTorch). So a generator step runs `n_dis + 1` rounds per layer. Adam for
+//! both networks with the settings' (α, β1, β2); α may decay linearly.
 //!
 //! Deterministic on the CPU: the device RNG (z, initialisation) and the data order are seeded,
 //! and dfdx's CPU kernels do not reorder sums between runs, so the same seed and data give
@@ -187,12 +189,17 @@ where
         Ok((self.d_update(real, fake)?, sigma_tilde))
     }
 
-    /// One generator update with `g_batch_size` samples: G (training mode) → D → loss →
-    /// backward → Adam on G only. Returns the loss.
+    /// One generator update with `g_batch_size` samples: power iteration in every SN layer of D,
+    /// G (training mode) → D → loss → backward → Adam on G only. Returns the loss.
     ///
     /// # Errors
     /// As [`train_step`](Self::train_step).
     pub fn generator_update(&mut self) -> Result<f32, Error> {
+        if Dis::SPECTRAL_NORM {
+            self.d
+                .power_iteration(self.options.power_iterations)
+                .map_err(D::into_error)?;
+        }
         self.g_update(self.options.settings.g_batch_size)
     }
 
