@@ -1,13 +1,16 @@
 //! One training step of the paper's Table 3 SN-GAN (CIFAR-10, M = 32, full width) on the CPU,
 //! with and without spectral normalization, measured side by side in one run.
 //!
-//! The steps are defined exactly as in `benches/pytorch/table3_step.py` (its PyTorch side):
-//! D step = power iteration (SN only) + G(z) for 64 fakes (no gradient) + D on 64 real and 64
-//! fake images + hinge loss + backward + Adam(2e-4, 0.5, 0.999); G step = power iteration in D
-//! + 128 samples through G and the SN D, −mean D(G(z)), backward, Adam on G. Differences from the PyTorch side, both in
-//! PyTorch's favour: dfdx's convolution backward also computes D's weight gradients in the G
-//! step (PyTorch skips them with requires_grad = False), and D(real), D(fake) are two 64-image
-//! forwards (PyTorch's default is one 128-image forward).
+//! The steps are defined as in `benches/pytorch/table3_step.py` (its PyTorch side):
+//!
+//! - D step: power iteration (SN only), G(z) for 64 fakes (no gradient), D on 64 real and 64
+//!   fake images, hinge loss, backward, Adam(2e-4, 0.5, 0.999);
+//! - G step: power iteration in D, 128 samples through G and the SN discriminator,
+//!   −mean D(G(z)), backward, Adam on G.
+//!
+//! Differences from the PyTorch side, both in PyTorch's favour: dfdx's convolution backward also
+//! computes D's weight gradients in the G step (PyTorch skips them with requires_grad = False),
+//! and D(real), D(fake) are two 64-image forwards (PyTorch's default is one 128-image forward).
 //!
 //! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]`
 
