@@ -14,7 +14,7 @@
 //! (chainer-gan-lib `DCGANGenerator` + `SNDCGANDiscriminator`) differs: BN + ReLU after G's dense
 //! layer, the stride-2 convolutions double the channels (d = (64, 128, 128, 256, 256, 512,
 //! 512)), slope 0.2, z ~ U[−1, 1]. Both are provided ([`Variant`]), at full width and at ¼ width
-//! for small experiments (the paper varies widths itself in Fig. 4); [`std_cnn_generator!`] and
+//! for small experiments (the paper varies widths itself in Fig. 4); [`std_cnn_generator!`](crate::std_cnn_generator) and
 //! [`std_cnn_discriminator!`](crate::std_cnn_discriminator) define other sizes.
 //!
 //! Every discriminator layer is spectrally normalized when the type's `SN` parameter is `true`
