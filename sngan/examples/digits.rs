@@ -11,14 +11,18 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dfdx::prelude::*;
-use sngan::data::digits;
+use sngan::data::{digits, Batches};
 use sngan::nets::std_cnn::{StdCnnDiscriminator16Quarter, StdCnnGenerator16Quarter};
 use sngan::settings::Setting;
 use sngan::train::{TrainOptions, Trainer};
 use sngan::viz::save_grid;
 
-type DigitsGan =
-    Trainer<16, StdCnnGenerator16Quarter<f32, Cpu>, StdCnnDiscriminator16Quarter<true, f32, Cpu>, Cpu>;
+type DigitsGan = Trainer<
+    16,
+    StdCnnGenerator16Quarter<f32, Cpu>,
+    StdCnnDiscriminator16Quarter<true, f32, Cpu>,
+    Cpu,
+>;
 
 /// Steps before which σ(W̄) is not held to the [0.99, 1.10] band (σ̃ is still catching up with
 /// the first, largest weight changes).
@@ -41,7 +45,7 @@ fn main() -> Result<(), sngan::Error> {
         total_steps: steps,
         ..Default::default()
     };
-    let mut data = digits::<16>(0);
+    let mut data = Batches::new(digits::<16>(), 0)?;
     let mut t = DigitsGan::new(Cpu::seed_from_u64(0), options)?;
     let z_fixed = t.sample_z(64)?;
     let mut csv = String::from("step,d_loss,g_loss");
@@ -50,7 +54,9 @@ fn main() -> Result<(), sngan::Error> {
     }
     csv.push('\n');
 
-    println!("Table 3 SN-GAN at 1/4 width on the embedded digits (16x16), setting C, {steps} steps");
+    println!(
+        "Table 3 SN-GAN at 1/4 width on the embedded digits (16x16), setting C, {steps} steps"
+    );
     println!(" step  d_loss  g_loss  sigma(W_bar): c0    c1    c2    c3    c4    c5    c6    l7   s/step");
     let start = Instant::now();
     let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);

@@ -33,6 +33,10 @@ pub enum Error {
     /// An invalid configuration.
     #[error("configuration: {0}")]
     Config(String),
+    /// A dataset could not be used (the message names the file, what was expected and what
+    /// was found).
+    #[error("{0}")]
+    Data(String),
     /// A file could not be read or written (the message names it).
     #[error("{0}")]
     Io(String),

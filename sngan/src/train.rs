@@ -18,7 +18,7 @@ use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 use rand_distr::{StandardNormal, Uniform};
 
-use crate::data::InMemory;
+use crate::data::{Batches, ImageSource};
 use crate::nets::{Discriminator, Generator, Image, Latent, Latents, Z_DIM};
 use crate::settings::TrainSettings;
 use crate::{ConvDevice, Error};
@@ -142,7 +142,10 @@ where
     /// # Errors
     /// The device's error, or [`Error::NonFinite`] if a loss is NaN or infinite (the networks
     /// are then left as they were before the failing update).
-    pub fn train_step(&mut self, data: &mut InMemory<M>) -> Result<StepStats, Error> {
+    pub fn train_step<S: ImageSource<M>>(
+        &mut self,
+        data: &mut Batches<M, S>,
+    ) -> Result<StepStats, Error> {
         let s = self.options.settings;
         let lr = s.alpha_at(self.step, self.options.total_steps);
         self.opt_g.cfg.lr = lr;
@@ -150,9 +153,7 @@ where
         let mut d_loss_sum = 0.0;
         let mut sigma_tilde = Vec::new();
         for _ in 0..s.n_dis {
-            let real = data
-                .next_batch(&self.dev, s.batch_size)
-                .map_err(D::into_error)?;
+            let real = data.next_batch(&self.dev, s.batch_size)?;
             let (loss, sigmas) = self.discriminator_update(real)?;
             d_loss_sum += loss;
             sigma_tilde = sigmas;

@@ -2,7 +2,7 @@
 
 use dfdx::nn::SaveToSafetensors;
 use dfdx::prelude::*;
-use sngan::data::digits;
+use sngan::data::{digits, Batches};
 use sngan::loss::Loss;
 use sngan::nets::std_cnn::{StdCnnDiscriminator16Quarter, StdCnnGenerator16Quarter};
 use sngan::settings::Setting;
@@ -41,7 +41,7 @@ fn snapshot(t: &T16, dir: &std::path::Path, name: &str) -> (Vec<u8>, Vec<u8>) {
 
 fn run(seed: u64, steps: usize, n_dis: usize) -> T16 {
     let mut t = T16::new(Cpu::seed_from_u64(seed), options(n_dis, Loss::Hinge)).unwrap();
-    let mut data = digits::<16>(seed);
+    let mut data = Batches::new(digits::<16>(), seed).unwrap();
     for _ in 0..steps {
         let s = t.train_step(&mut data).unwrap();
         assert!(s.d_loss.is_finite() && s.g_loss.is_finite());
@@ -74,7 +74,7 @@ fn same_seed_and_data_give_bit_identical_weights() {
 #[test]
 fn one_step_runs_n_dis_power_iterations_and_updates_both_networks() {
     let mut t = T16::new(Cpu::seed_from_u64(3), options(3, Loss::Standard)).unwrap();
-    let mut data = digits::<16>(3);
+    let mut data = Batches::new(digits::<16>(), 3).unwrap();
     let (u0, w0, g0) = (
         t.d.c1.sn.u.as_vec(),
         t.d.c1.conv.weight.as_vec(),
