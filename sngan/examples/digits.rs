@@ -47,7 +47,7 @@ fn main() -> Result<(), sngan::Error> {
     };
     let mut data = Batches::new(digits::<16>(), 0)?;
     let mut t = DigitsGan::new(Cpu::seed_from_u64(0), options)?;
-    let z_fixed = t.sample_z(64)?;
+    let z_fixed = t.sample_z(64, 2018)?;
     let mut csv = String::from("step,d_loss,g_loss");
     for l in StdCnnDiscriminator16Quarter::<true, f32, Cpu>::LAYERS {
         write!(csv, ",sigma_{l}").expect("writing to a String");

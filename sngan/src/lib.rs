@@ -8,10 +8,12 @@
 #![allow(clippy::type_complexity)]
 
 pub mod data;
+pub mod datasets;
 pub mod device;
 pub mod layers;
 pub mod loss;
 pub mod nets;
+pub mod optim;
 pub mod settings;
 pub mod train;
 pub mod viz;

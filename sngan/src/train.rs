@@ -9,17 +9,21 @@
 //! iterates, and in PyTorch). So a generator step runs `n_dis + 1` rounds per layer. Adam for
 //! both networks with the settings' (α, β1, β2); α may decay linearly.
 //!
-//! Deterministic on the CPU: the device RNG (z, initialisation) and the data order are seeded,
-//! and dfdx's CPU kernels do not reorder sums between runs, so the same seed and data give
-//! bit-identical weights (a test checks this).
+//! Deterministic on the CPU: initialisation comes from the device's seed; every z is drawn from
+//! an RNG seeded by `(seed, step, draw)` and the data order is a function of `(seed, epoch)`, so
+//! the step counter and the data position are the whole random state (what makes resuming
+//! from a checkpoint exact); and dfdx's CPU kernels do not reorder sums between runs. The same
+//! seed and data give bit-identical weights (a test checks this).
 
 use dfdx::nn::ZeroGrads;
-use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use rand_distr::{StandardNormal, Uniform};
 
 use crate::data::{Batches, ImageSource};
 use crate::nets::{Discriminator, Generator, Image, Latent, Latents, Z_DIM};
+use crate::optim::Adam;
 use crate::settings::TrainSettings;
 use crate::{ConvDevice, Error};
 
@@ -35,6 +39,8 @@ pub struct TrainOptions {
     pub warmup_rounds: usize,
     /// Generator updates in the whole run (the horizon of linear α decay).
     pub total_steps: usize,
+    /// Seed of every z drawn during training (the data order has its own seed).
+    pub seed: u64,
 }
 
 impl Default for TrainOptions {
@@ -44,6 +50,7 @@ impl Default for TrainOptions {
             power_iterations: 1,
             warmup_rounds: 15,
             total_steps: 100_000,
+            seed: 0,
         }
     }
 }
@@ -76,8 +83,8 @@ where
     pub g: G,
     /// The discriminator.
     pub d: Dis,
-    opt_g: Adam<G, f32, D>,
-    opt_d: Adam<Dis, f32, D>,
+    pub(crate) opt_g: Adam<D>,
+    pub(crate) opt_d: Adam<D>,
     grads_g: Option<Gradients<f32, D>>,
     grads_d: Option<Gradients<f32, D>>,
     /// The run's options.
@@ -105,9 +112,8 @@ where
         }
         let g = G::build(&dev).map_err(D::into_error)?;
         let d = Dis::build(&dev, options.warmup_rounds).map_err(D::into_error)?;
-        let cfg = options.settings.adam_config();
-        let opt_g = Adam::new(&g, cfg);
-        let opt_d = Adam::new(&d, cfg);
+        let opt_g = Adam::new(options.settings.adam);
+        let opt_d = Adam::new(options.settings.adam);
         let grads_g = Some(g.try_alloc_grads().map_err(D::into_error)?);
         let grads_d = Some(d.try_alloc_grads().map_err(D::into_error)?);
         Ok(Trainer {
@@ -123,17 +129,32 @@ where
         })
     }
 
-    /// `n` latent vectors, N(0, I) or U[−1, 1] as the generator's variant asks.
+    /// `n` latent vectors, N(0, I) or U[−1, 1] as the generator's variant asks, from an RNG
+    /// seeded by `seed` alone (for a fixed z across a run, e.g. sample grids).
     ///
     /// # Errors
     /// The device's error.
-    pub fn sample_z(&self, n: usize) -> Result<Latents<D, NoneTape>, Error> {
-        let shape = (n, Const::<Z_DIM>);
-        match G::LATENT {
-            Latent::Normal => self.dev.try_sample_like(&shape, StandardNormal),
-            Latent::Uniform => self.dev.try_sample_like(&shape, Uniform::new(-1.0f32, 1.0)),
+    pub fn sample_z(&self, n: usize, seed: u64) -> Result<Latents<D, NoneTape>, Error> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let values: Vec<f32> = match G::LATENT {
+            Latent::Normal => (0..n * Z_DIM).map(|_| rng.sample(StandardNormal)).collect(),
+            Latent::Uniform => {
+                let u = Uniform::new(-1.0f32, 1.0);
+                (0..n * Z_DIM).map(|_| rng.sample(u)).collect()
+            }
+        };
+        self.dev
+            .try_tensor_from_vec(values, (n, Const::<Z_DIM>))
+            .map_err(D::into_error)
+    }
+
+    /// z for draw `draw` of the current step: seeded by `(options.seed, step, draw)`.
+    fn training_z(&self, n: usize, draw: usize) -> Result<Latents<D, NoneTape>, Error> {
+        let mut h = self.options.seed ^ 0x5EED_0F_5A6A;
+        for x in [self.step as u64, draw as u64] {
+            h = (h ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
         }
-        .map_err(D::into_error)
+        self.sample_z(n, h)
     }
 
     /// One generator update (preceded by `n_dis` discriminator updates) on batches drawn from
@@ -148,13 +169,13 @@ where
     ) -> Result<StepStats, Error> {
         let s = self.options.settings;
         let lr = s.alpha_at(self.step, self.options.total_steps);
-        self.opt_g.cfg.lr = lr;
-        self.opt_d.cfg.lr = lr;
+        self.opt_g.lr = lr;
+        self.opt_d.lr = lr;
         let mut d_loss_sum = 0.0;
         let mut sigma_tilde = Vec::new();
-        for _ in 0..s.n_dis {
+        for k in 0..s.n_dis {
             let real = data.next_batch(&self.dev, s.batch_size)?;
-            let (loss, sigmas) = self.discriminator_update(real)?;
+            let (loss, sigmas) = self.discriminator_update_with(real, k)?;
             d_loss_sum += loss;
             sigma_tilde = sigmas;
         }
@@ -179,6 +200,14 @@ where
         &mut self,
         real: Image<M, D, NoneTape>,
     ) -> Result<(f32, Vec<f32>), Error> {
+        self.discriminator_update_with(real, 0)
+    }
+
+    fn discriminator_update_with(
+        &mut self,
+        real: Image<M, D, NoneTape>,
+        draw: usize,
+    ) -> Result<(f32, Vec<f32>), Error> {
         let sigma_tilde = if Dis::SPECTRAL_NORM {
             self.d
                 .power_iteration(self.options.power_iterations)
@@ -186,7 +215,8 @@ where
         } else {
             Vec::new()
         };
-        let fake = self.generate_for_d(real.shape().0)?;
+        let z = self.training_z(real.shape().0, draw)?;
+        let fake = self.generate_for_d(z)?;
         Ok((self.d_update(real, fake)?, sigma_tilde))
     }
 
@@ -206,8 +236,7 @@ where
 
     /// G(z) for a discriminator update: G in training mode (BN batch statistics, as in the
     /// reference code), its tape dropped.
-    fn generate_for_d(&mut self, n: usize) -> Result<Image<M, D, NoneTape>, Error> {
-        let z = self.sample_z(n)?;
+    fn generate_for_d(&mut self, z: Latents<D, NoneTape>) -> Result<Image<M, D, NoneTape>, Error> {
         let fake = self
             .g
             .forward_train(z.retaped::<OwnedTape<f32, D>>())
@@ -243,7 +272,7 @@ where
         }
         self.opt_d
             .update(&mut self.d, &grads)
-            .map_err(|e| Error::Config(format!("optimizer: {e:?}")))?;
+            .map_err(D::into_error)?;
         self.d.try_zero_grads(&mut grads).map_err(D::into_error)?;
         self.grads_d = Some(grads);
         Ok(value)
@@ -254,7 +283,7 @@ where
             .grads_g
             .take()
             .expect("gradients are returned after every update");
-        let z = self.sample_z(n)?;
+        let z = self.training_z(n, self.options.settings.n_dis)?;
         let fake = self
             .g
             .forward_train(z.traced(grads))
@@ -273,7 +302,7 @@ where
         }
         self.opt_g
             .update(&mut self.g, &grads)
-            .map_err(|e| Error::Config(format!("optimizer: {e:?}")))?;
+            .map_err(D::into_error)?;
         self.g.try_zero_grads(&mut grads).map_err(D::into_error)?;
         self.grads_g = Some(grads);
         Ok(value)
