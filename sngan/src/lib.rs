@@ -7,6 +7,7 @@
 // dfdx tensor types spell out shape, dtype, device and tape; aliases would hide the shapes.
 #![allow(clippy::type_complexity)]
 
+pub mod checkpoint;
 pub mod data;
 pub mod datasets;
 pub mod device;
@@ -39,6 +40,9 @@ pub enum Error {
     /// was found).
     #[error("{0}")]
     Data(String),
+    /// A checkpoint could not be used (the message names the file and the problem).
+    #[error("checkpoint {0}")]
+    Checkpoint(String),
     /// A file could not be read or written (the message names it).
     #[error("{0}")]
     Io(String),

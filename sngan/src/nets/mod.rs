@@ -22,7 +22,9 @@ pub type Logits<D, T> = Tensor<(usize, Const<1>), f32, D, T>;
 pub type Latents<D, T> = Tensor<(usize, Const<Z_DIM>), f32, D, T>;
 
 /// A generator G: z ↦ image, with batch normalization (training and evaluation modes).
-pub trait Generator<const M: usize, D: ConvDevice>: TensorCollection<f32, D> + Sized {
+pub trait Generator<const M: usize, D: ConvDevice>:
+    TensorCollection<f32, D> + Clone + Sized
+{
     /// How z is drawn.
     const LATENT: Latent;
     /// Builds the network with its initialisation.
@@ -46,7 +48,9 @@ pub trait Generator<const M: usize, D: ConvDevice>: TensorCollection<f32, D> + S
 }
 
 /// A discriminator D: image ↦ logit, whose layers carry spectral-normalization state.
-pub trait Discriminator<const M: usize, D: ConvDevice>: TensorCollection<f32, D> + Sized {
+pub trait Discriminator<const M: usize, D: ConvDevice>:
+    TensorCollection<f32, D> + Clone + Sized
+{
     /// Layer names, in order, for σ reports.
     const LAYERS: &'static [&'static str];
     /// Whether the layers are spectrally normalized.
