@@ -266,11 +266,22 @@ pub(crate) fn apply<T: Float>(w: DynMatrix<'_, T>, sigma: T, x: &[T], y: &mut [T
     // with max|2^k·W| in [1, 2), so neither the products nor σ̃ leave the normal range.
     max_abs(x, "x")?;
     let (m, _) = w.max_abs()?;
-    let (k, _) = rescale_for(m);
+    if m == T::zero() {
+        y.iter_mut().for_each(|yi| *yi = T::zero());
+        return Ok(());
+    }
+    let (k, k_inv) = rescale_for(m);
     let up = Pow2::new(k);
     w.mul(up, x, y);
-    let d = Divide::new(up.apply(sigma));
-    y.iter_mut().for_each(|yi| *yi = d.apply(*yi));
+    let scaled_sigma = up.apply(sigma);
+    if scaled_sigma.is_finite() {
+        let d = Divide::new(scaled_sigma);
+        y.iter_mut().for_each(|yi| *yi = d.apply(*yi));
+    } else {
+        // σ̃ far above σ(W) (a restored state): divide first, then undo the scaling.
+        let (d, down) = (Divide::new(sigma), Pow2::new(k_inv));
+        y.iter_mut().for_each(|yi| *yi = down.apply(d.apply(*yi)));
+    }
     if y.iter().all(|yi| yi.is_finite()) {
         Ok(())
     } else {
@@ -576,6 +587,18 @@ impl<T: Float, const M: usize, const N: usize> SpectralNorm<T, M, N> {
 }
 
 pub(crate) fn lipschitz_constant<T: Float>(w: DynMatrix<'_, T>, sigma: T, exact: T) -> Result<T> {
+    if !exact.is_finite() {
+        return Err(Error::NonFinite {
+            what: "sigma_exact",
+            index: 0,
+        });
+    }
+    if exact < T::zero() {
+        return Err(Error::Negative {
+            what: "sigma_exact",
+            index: 0,
+        });
+    }
     if sigma < T::zero() {
         // Only after `power_iteration(w, 0)` on vectors from another W: σ̃ = ũᵀWv < 0.
         return Err(Error::Negative {

@@ -367,3 +367,40 @@ fn lipschitz_constant_checks_shape_and_sign() {
         Err(Error::Negative { .. })
     ));
 }
+
+/// Found by the fuzz target: restored states with a σ̃ far from σ(W).
+#[test]
+fn apply_with_restored_sigma_far_from_sigma() {
+    // Zero W with a tiny σ̃: W̄x = 0, no panic in the rescaled path.
+    let w = [0.0f32];
+    let m = Matrix::<f32, 1, 1>::new(&w).unwrap();
+    let sn = SpectralNorm::<f32, 1, 1>::from_parts([1.0], [1.0], 1e-30).unwrap();
+    let mut y = [1.0f32];
+    sn.apply(m, &[1.0], &mut y).unwrap();
+    assert_eq!(y, [0.0]);
+    // σ̃ = 1e31 for W = 1e-8: W̄x = 1e-8·1e32/1e31 = 1e-7, not 0.
+    let w = [1e-8f32];
+    let m = Matrix::<f32, 1, 1>::new(&w).unwrap();
+    let sn = SpectralNorm::<f32, 1, 1>::from_parts([1.0], [1.0], 1e31).unwrap();
+    sn.apply(m, &[1e32], &mut y).unwrap();
+    assert!((y[0] / 1e-7 - 1.0).abs() < 1e-5, "W̄x = {}", y[0]);
+}
+
+#[test]
+fn lipschitz_constant_rejects_invalid_sigma_exact() {
+    let w = [2.0f64];
+    let m = Matrix::<f64, 1, 1>::new(&w).unwrap();
+    let mut sn = SpectralNorm::<f64, 1, 1>::new([1.0]).unwrap();
+    sn.power_iteration(m, 1).unwrap();
+    let dm = m.as_dyn();
+    let dsn = DynSpectralNorm::from_parts(vec![1.0], vec![1.0], 2.0).unwrap();
+    assert!(matches!(
+        dsn.lipschitz_constant(dm, -2.0),
+        Err(Error::Negative { .. })
+    ));
+    assert!(matches!(
+        dsn.lipschitz_constant(dm, f64::NAN),
+        Err(Error::NonFinite { .. })
+    ));
+    assert_eq!(dsn.lipschitz_constant(dm, 2.0).unwrap(), 1.0);
+}
