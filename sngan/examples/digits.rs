@@ -28,7 +28,14 @@ type DigitsGan = Trainer<
 /// the first, largest weight changes).
 const WARMUP_STEPS: usize = 50;
 
-fn main() -> Result<(), sngan::Error> {
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), sngan::Error> {
     let mut args = std::env::args().skip(1);
     let steps: usize = match args.next() {
         Some(s) => s
