@@ -150,7 +150,7 @@ where
 
     /// z for draw `draw` of the current step: seeded by `(options.seed, step, draw)`.
     fn training_z(&self, n: usize, draw: usize) -> Result<Latents<D, NoneTape>, Error> {
-        let mut h = self.options.seed ^ 0x5EED_0F_5A6A;
+        let mut h = self.options.seed ^ 0x5EED_F5A6;
         for x in [self.step as u64, draw as u64] {
             h = (h ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
         }

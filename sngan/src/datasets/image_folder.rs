@@ -131,6 +131,13 @@ fn is_image_name(path: &Path) -> bool {
 fn load(path: &Path, m: usize, out: &mut Vec<u8>) -> Result<(), Error> {
     let what = "an image";
     let decode_error = |e: ImageError| match e {
+        ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::Data(format!(
+                "{}: expected a PNG or JPEG image, found one that cannot be decoded: it ends \
+                 early (truncated?)",
+                path.display()
+            ))
+        }
         ImageError::IoError(e) => io_error(path, what, e),
         e => Error::Data(format!(
             "{}: expected a PNG or JPEG image, found one that cannot be decoded: {e}",
