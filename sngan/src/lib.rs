@@ -8,6 +8,7 @@
 #![allow(clippy::type_complexity)]
 
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod datasets;
 pub mod device;
@@ -15,6 +16,8 @@ pub mod layers;
 pub mod loss;
 pub mod nets;
 pub mod optim;
+pub mod plot;
+pub mod run;
 pub mod settings;
 pub mod train;
 pub mod viz;

@@ -1,0 +1,318 @@
+//! `sngan`: train, resume, sample, evaluate and plot SN-GAN runs (Miyato et al., ICLR 2018).
+//!
+//! Argument parsing only; the work is done by `sngan::run`, `sngan::config` and `sngan::plot`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use sngan::config::{
+    Arch, Dataset, DatasetKind, DeviceKind, LossName, Overrides, RunConfig, SampleFormat, Width,
+};
+use sngan::run::{self, RunOptions, SampleRequest};
+use sngan::settings::Setting;
+
+/// SN-GAN (Miyato et al., ICLR 2018): spectrally normalized GANs on dfdx.
+///
+/// A run lives in one directory: config.json, ckpt-STEP.safetensors (atomic, the newest
+/// --keep-last kept), metrics.jsonl (losses and σ(W̄) of every D layer), samples/STEP.png and
+/// plots/. `sngan train` creates it; resume, sample, eval and plot read it.
+#[derive(Parser, Debug)]
+#[command(name = "sngan", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start a new run (default: the embedded digits, 16x16, ¼-width Table 3 networks).
+    ///
+    /// The defaults are the paper's standard-CNN run: Table 3's networks with spectral
+    /// normalization in every D layer, Table 1's setting C (Adam α = 0.0002, β1 = 0.5,
+    /// β2 = 0.999, n_dis = 1), the standard loss (eq. 15), batch 64, z ~ N(0, I) in R^128, one
+    /// power-iteration round per update, 100,000 generator updates.
+    Train(Box<TrainArgs>),
+    /// Continue a run from its newest checkpoint (data stream and RNG state included).
+    Resume {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Train to this many generator updates in all (default: the run's --steps).
+        #[arg(long)]
+        steps: Option<usize>,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// Generate images with the newest checkpoint's generator.
+    Sample {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Number of images.
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// grid: one PNG; pngs: a folder of PNG files; npy: one float32 array (N, 3, M, M)
+        /// with values in [-1, 1].
+        #[arg(long, default_value = "grid", value_parser = names::<SampleFormat>(SampleFormat::NAMES))]
+        format: SampleFormat,
+        /// Output file (grid, npy) or folder (pngs) [default: RUN_DIR/sample-STEP.png,
+        /// RUN_DIR/sample-STEP/, RUN_DIR/sample-STEP.npy].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of z.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Print σ(W̄) of every discriminator layer of the newest checkpoint (Fig. 9's
+    /// measurement, exact). Inception score and FID are not implemented yet.
+    Eval {
+        /// The run directory.
+        run_dir: PathBuf,
+    },
+    /// Render plots/losses.png and plots/sigma.png from metrics.jsonl.
+    Plot {
+        /// The run directory.
+        run_dir: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Training images: the embedded digits (16x16), CIFAR-10 (32x32), STL-10's unlabeled
+    /// images (48x48) or a folder of PNG/JPEG files (--size) [default: digits].
+    #[arg(long, value_parser = names::<DatasetKind>(DatasetKind::NAMES))]
+    dataset: Option<DatasetKind>,
+    /// The dataset's directory (cifar-10-batches-bin, stl10_binary or the image folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Image side for --dataset folder: 32 or 48 [default: 32].
+    #[arg(long)]
+    size: Option<usize>,
+    /// std-cnn: the paper's Table 3; std-cnn-ref: chainer-gan-lib's code of it (BN after G's
+    /// dense layer, D channels doubled at the strided convolutions, slope 0.2, z ~ U[-1, 1])
+    /// [default: std-cnn].
+    #[arg(long, value_parser = names::<Arch>(Arch::NAMES))]
+    arch: Option<Arch>,
+    /// Channel widths: the paper's (full) or a quarter of them [default: quarter for the
+    /// digits, full otherwise].
+    #[arg(long, value_parser = names::<Width>(Width::NAMES))]
+    width: Option<Width>,
+    /// Adversarial loss [default: standard (eq. 15); hinge (eq. 16-17) with --setting resnet].
+    #[arg(long, value_parser = names::<LossName>(LossName::NAMES))]
+    loss: Option<LossName>,
+    /// Optimizer setting of Table 1: A (α=1e-4, β=(0.5, 0.9), n_dis=5), B (1e-4, (0.5,
+    /// 0.999), 1), C (2e-4, (0.5, 0.999), 1), D (1e-3, (0.5, 0.9), 5), E (1e-3, (0.5, 0.999),
+    /// 5), F (1e-3, (0.9, 0.999), 5), or resnet (2e-4, (0, 0.9), 5, α decayed linearly)
+    /// [default: C].
+    #[arg(long)]
+    setting: Option<Setting>,
+    /// Generator updates [default: 100000].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Batch size [default: 64].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Discriminator updates per generator update [default: the setting's].
+    #[arg(long)]
+    n_dis: Option<usize>,
+    /// Adam's learning rate α [default: the setting's].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed of the initialisation, of z and of the data order [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Power-iteration rounds per update [default: 1, as in the paper].
+    #[arg(long)]
+    power_iterations: Option<usize>,
+    /// Generator updates between checkpoints [default: 5000].
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    /// Checkpoints kept, newest first [default: 3].
+    #[arg(long)]
+    keep_last: Option<usize>,
+    /// Generator updates between sample grids samples/STEP.png [default: 1000].
+    #[arg(long)]
+    sample_every: Option<usize>,
+    /// Generator updates between lines of metrics.jsonl [default: 100].
+    #[arg(long)]
+    sigma_every: Option<usize>,
+    /// Start from this config.json instead of the defaults (flags still override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The run directory to create [default: runs/DATASET].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    exec: Exec,
+}
+
+#[derive(Args, Debug)]
+struct Exec {
+    /// Where to train: cpu, or cuda (builds with the `cuda` feature only).
+    #[arg(long, default_value = "cpu", value_parser = names::<DeviceKind>(DeviceKind::NAMES))]
+    device: DeviceKind,
+    /// No progress bar or log lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl Exec {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            device: self.device,
+            progress: !self.quiet,
+        }
+    }
+}
+
+/// A parser accepting `names` (listed in --help) and converting with `T::from_str`.
+fn names<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = sngan::Error> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+fn train(a: TrainArgs) -> anyhow::Result<String> {
+    let base = a.config.as_deref().map(RunConfig::read).transpose()?;
+    let dataset = match (a.dataset, &base) {
+        (Some(kind), _) => Dataset::from_parts(kind, a.data_dir, a.size)?,
+        (None, Some(c)) if a.data_dir.is_none() && a.size.is_none() => c.dataset.clone(),
+        (None, Some(_)) => anyhow::bail!("--data-dir and --size need --dataset"),
+        (None, None) => Dataset::from_parts(DatasetKind::Digits, a.data_dir, a.size)?,
+    };
+    let mut config = match base {
+        Some(c) => RunConfig { dataset, ..c },
+        None => RunConfig::for_dataset(dataset),
+    };
+    config.apply(&Overrides {
+        arch: a.arch,
+        width: a.width,
+        loss: a.loss,
+        setting: a.setting,
+        steps: a.steps,
+        batch: a.batch,
+        n_dis: a.n_dis,
+        lr: a.lr,
+        seed: a.seed,
+        power_iterations: a.power_iterations,
+        checkpoint_every: a.checkpoint_every,
+        keep_last: a.keep_last,
+        sample_every: a.sample_every,
+        sigma_every: a.sigma_every,
+        ema_decay: None,
+    });
+    let dataset = &config.dataset;
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(dataset.kind().to_string()));
+    let opts = a.exec.options();
+    run::check_device(opts.device)?;
+    if opts.progress {
+        let _ = writeln!(
+            std::io::stderr(),
+            "training {} ({}x{}, {} at {} width), setting {}, {} loss, {} steps, into {}",
+            dataset.kind(),
+            config.image_size(),
+            config.image_size(),
+            config.arch,
+            config.width,
+            config.setting,
+            config.loss,
+            config.steps,
+            out.display()
+        );
+    }
+    Ok(report(run::train(&config, &out, opts)?))
+}
+
+fn report(s: run::TrainSummary) -> String {
+    let mut out = String::new();
+    if let Some(last) = &s.last {
+        let rate = (s.step - s.start_step) as f64 / s.seconds.max(1e-9);
+        out += &format!(
+            "step {}: D loss {:.4}, G loss {:.4} ({rate:.2} steps/s)\n",
+            s.step, last.d_loss, last.g_loss
+        );
+    }
+    out += &format!("checkpoint {}\n", s.checkpoint.display());
+    for p in &s.plots {
+        out += &format!("plot {}\n", p.display());
+    }
+    out
+}
+
+fn sample(run_dir: PathBuf, request: SampleRequest) -> anyhow::Result<String> {
+    let s = run::sample(&run_dir, &request)?;
+    Ok(format!(
+        "{} images {}x{} from step {} ({}) written to {}\n",
+        s.n,
+        s.m,
+        s.m,
+        s.step,
+        s.checkpoint.display(),
+        s.path.display()
+    ))
+}
+
+fn eval(run_dir: PathBuf) -> anyhow::Result<String> {
+    let r = run::eval(&run_dir)?;
+    let mut out = format!("{} (step {})\n", r.checkpoint.display(), r.step);
+    out += "sigma(W_bar) of every discriminator layer (exact, Fig. 9):\n";
+    for (name, s) in &r.sigmas {
+        out += &format!("{name} {s:.6}\n");
+    }
+    out += "Inception score and FID: not implemented yet\n";
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => train(*a),
+        Command::Resume {
+            run_dir,
+            steps,
+            exec,
+        } => run::resume(&run_dir, steps, exec.options())
+            .map(report)
+            .map_err(Into::into),
+        Command::Sample {
+            run_dir,
+            n,
+            format,
+            out,
+            seed,
+        } => sample(
+            run_dir,
+            SampleRequest {
+                n,
+                format,
+                out,
+                seed,
+            },
+        ),
+        Command::Eval { run_dir } => eval(run_dir),
+        Command::Plot { run_dir } => sngan::plot::plot_run(&run_dir)
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|p| format!("plot {}\n", p.display()))
+                    .collect()
+            })
+            .map_err(Into::into),
+    };
+    match result {
+        Ok(text) => {
+            // A closed pipe (`sngan eval RUN | head -1`) is not an error.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "sngan: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
