@@ -386,17 +386,24 @@ pub struct Overrides {
 }
 
 impl RunConfig {
-    /// The paper's configuration for `dataset`: full width, except for the digits, whose
-    /// 16×16 images train the ¼-width networks.
+    /// The paper's configuration for `dataset`: full width, except for the embedded digits,
+    /// whose 16×16 images train the ¼-width networks for 1,200 steps (a few minutes on two
+    /// cores), with samples every 100 steps, σ(W̄) every 25 and checkpoints every 400.
     pub fn for_dataset(dataset: Dataset) -> Self {
-        let width = if dataset == Dataset::Digits {
-            Width::Quarter
-        } else {
-            Width::Full
-        };
+        if dataset == Dataset::Digits {
+            return RunConfig {
+                dataset,
+                width: Width::Quarter,
+                steps: 1_200,
+                checkpoint_every: 400,
+                sample_every: 100,
+                sigma_every: 25,
+                ..Default::default()
+            };
+        }
         RunConfig {
             dataset,
-            width,
+            width: Width::Full,
             ..Default::default()
         }
     }

@@ -108,7 +108,7 @@ struct TrainArgs {
     /// [default: C].
     #[arg(long)]
     setting: Option<Setting>,
-    /// Generator updates [default: 100000].
+    /// Generator updates [default: 100000; 1200 for the embedded digits].
     #[arg(long)]
     steps: Option<usize>,
     /// Batch size [default: 64].
@@ -126,16 +126,16 @@ struct TrainArgs {
     /// Power-iteration rounds per update [default: 1, as in the paper].
     #[arg(long)]
     power_iterations: Option<usize>,
-    /// Generator updates between checkpoints [default: 5000].
+    /// Generator updates between checkpoints [default: 5000; 400 for the digits].
     #[arg(long)]
     checkpoint_every: Option<usize>,
     /// Checkpoints kept, newest first [default: 3].
     #[arg(long)]
     keep_last: Option<usize>,
-    /// Generator updates between sample grids samples/STEP.png [default: 1000].
+    /// Generator updates between sample grids samples/STEP.png [default: 1000; 100 for the digits].
     #[arg(long)]
     sample_every: Option<usize>,
-    /// Generator updates between lines of metrics.jsonl [default: 100].
+    /// Generator updates between lines of metrics.jsonl [default: 100; 25 for the digits].
     #[arg(long)]
     sigma_every: Option<usize>,
     /// Start from this config.json instead of the defaults (flags still override it).
