@@ -4,6 +4,16 @@ use core::fmt;
 
 /// What can go wrong in sn-core. Every fallible function returns this instead of panicking
 /// or producing NaN/Inf.
+///
+/// ```
+/// use sn_core::{Error, Matrix};
+/// let w = [1.0_f32, f32::NAN, 0.0, 0.0];
+/// let m = Matrix::<f32, 2, 2>::new(&w)?;
+/// let e = m.sigma_exact(1e-6, 10).unwrap_err();
+/// assert_eq!(e, Error::NonFinite { what: "weight", index: 1 });
+/// assert_eq!(e.to_string(), "weight: non-finite value (NaN or Inf) at index 1");
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

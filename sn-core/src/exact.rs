@@ -53,6 +53,7 @@ pub(crate) fn sigma_exact<T: Float>(
     u: &mut [T],
     v: &mut [T],
     prev: &mut [T],
+    warm_start: bool,
 ) -> Result<Convergence<T>> {
     if !(tol.is_finite() && tol > T::zero()) {
         return Err(Error::NonFinite {
@@ -60,8 +61,12 @@ pub(crate) fn sigma_exact<T: Float>(
             index: 0,
         });
     }
-    start_vector(u);
-    init_u(u)?;
+    if warm_start && u.iter().any(|&x| x != T::zero()) {
+        init_u(u)?;
+    } else {
+        start_vector(u);
+        init_u(u)?;
+    }
     v.iter_mut().for_each(|x| *x = T::zero());
     // Rounding noise of a unit vector computed through sums of up to max(M, N) terms.
     let dim = T::lit(w.rows().max(w.cols()) as f64);
@@ -148,7 +153,36 @@ impl<'a, T: Float> DynMatrix<'a, T> {
         check_len("u", self.rows(), u.len())?;
         check_len("v", self.cols(), v.len())?;
         check_len("work", self.cols(), work.len())?;
-        sigma_exact(*self, tol, max_iter, u, v, work)
+        sigma_exact(*self, tol, max_iter, u, v, work, false)
+    }
+
+    /// [`sigma_exact`](Self::sigma_exact) starting from the vector in `u` (when it is non-zero)
+    /// instead of a fixed one: with a spectral-normalization state's ũ, which already points
+    /// near the top singular vector, it converges in a few rounds (monitoring during training).
+    ///
+    /// ```
+    /// # use sn_core::DynMatrix;
+    /// let w = [3.0_f64, 0.0, 0.0, 1.0];
+    /// let (mut u, mut v, mut work) = ([1.0, 0.1], [0.0; 2], [0.0; 2]);
+    /// let c = DynMatrix::new(&w, 2, 2)?.sigma_exact_from(1e-12, 100, &mut u, &mut v, &mut work)?;
+    /// assert!(c.converged && (c.sigma - 3.0).abs() < 1e-12);
+    /// # Ok::<(), sn_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`sigma_exact`](Self::sigma_exact); also [`Error::NonFinite`] for NaN/Inf in `u`.
+    pub fn sigma_exact_from(
+        &self,
+        tol: T,
+        max_iter: usize,
+        u: &mut [T],
+        v: &mut [T],
+        work: &mut [T],
+    ) -> Result<Convergence<T>> {
+        check_len("u", self.rows(), u.len())?;
+        check_len("v", self.cols(), v.len())?;
+        check_len("work", self.cols(), work.len())?;
+        sigma_exact(*self, tol, max_iter, u, v, work, true)
     }
 }
 
@@ -171,7 +205,15 @@ impl<'a, T: Float, const M: usize, const N: usize> Matrix<'a, T, M, N> {
         let mut u = [T::zero(); M];
         let mut v = [T::zero(); N];
         let mut work = [T::zero(); N];
-        let c = sigma_exact(self.as_dyn(), tol, max_iter, &mut u, &mut v, &mut work)?;
+        let c = sigma_exact(
+            self.as_dyn(),
+            tol,
+            max_iter,
+            &mut u,
+            &mut v,
+            &mut work,
+            false,
+        )?;
         Ok(ExactSigma {
             sigma: c.sigma,
             u,

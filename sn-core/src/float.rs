@@ -6,7 +6,16 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// A floating-point element type: implemented for `f32` and `f64` only (sealed).
+/// A floating-point element type: implemented for `f32` and `f64` only (sealed), so every
+/// routine of the crate runs in either precision.
+///
+/// ```
+/// fn sigma<T: sn_core::Float>(w: &[T]) -> T {
+///     sn_core::DynMatrix::new(w, 1, w.len()).unwrap().get(0, 0).unwrap().abs()
+/// }
+/// assert_eq!(sigma(&[-3.0_f32]), 3.0);
+/// assert_eq!(sigma(&[-3.0_f64]), 3.0);
+/// ```
 ///
 pub trait Float:
     num_traits::Float

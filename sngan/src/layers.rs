@@ -170,7 +170,8 @@ impl<const O: usize, const N: usize, D: ConvDevice> SpectralNorm<O, N, f32, D> {
             .map_err(D::into_error)?
             .array() as f64;
         let w: Vec<f64> = weight.as_vec().into_iter().map(f64::from).collect();
-        let exact = sigma_exact_f64(&w, O, N)?;
+        let u: Vec<f64> = self.u.as_vec().into_iter().map(f64::from).collect();
+        let exact = sigma_exact_f64(&w, O, N, u)?;
         if sigma_tilde <= 0.0 {
             return Err(sn_core::Error::ZeroSigma.into());
         }
@@ -178,12 +179,20 @@ impl<const O: usize, const N: usize, D: ConvDevice> SpectralNorm<O, N, f32, D> {
     }
 }
 
-/// σ of a row-major `rows × cols` f64 matrix with sn-core (tolerance 1e-6 on the vectors).
-pub(crate) fn sigma_exact_f64(w: &[f64], rows: usize, cols: usize) -> Result<f64, crate::Error> {
+/// σ of a row-major `rows × cols` f64 matrix with sn-core (tolerance 1e-6 on the vectors, so σ
+/// to about 1e-12), power iteration started from `u` (the layer's ũ: a few rounds suffice).
+pub(crate) fn sigma_exact_f64(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    mut u: Vec<f64>,
+) -> Result<f64, crate::Error> {
     let m = sn_core::DynMatrix::new(w, rows, cols)?;
-    let (mut u, mut v, mut work) = (vec![0.0; rows], vec![0.0; cols], vec![0.0; cols]);
-    Ok(m.sigma_exact(1e-6, 100_000, &mut u, &mut v, &mut work)?
-        .sigma)
+    let (mut v, mut work) = (vec![0.0; cols], vec![0.0; cols]);
+    Ok(
+        m.sigma_exact_from(1e-6, 100_000, &mut u, &mut v, &mut work)?
+            .sigma,
+    )
 }
 
 impl<const O: usize, const N: usize, D: Device<f32>> TensorCollection<f32, D>
