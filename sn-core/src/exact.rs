@@ -150,10 +150,7 @@ impl<'a, T: Float> DynMatrix<'a, T> {
         v: &mut [T],
         work: &mut [T],
     ) -> Result<Convergence<T>> {
-        check_len("u", self.rows(), u.len())?;
-        check_len("v", self.cols(), v.len())?;
-        check_len("work", self.cols(), work.len())?;
-        sigma_exact(*self, tol, max_iter, u, v, work, false)
+        self.checked_sigma_exact(tol, max_iter, u, v, work, false)
     }
 
     /// [`sigma_exact`](Self::sigma_exact) starting from the vector in `u` (when it is non-zero)
@@ -179,10 +176,22 @@ impl<'a, T: Float> DynMatrix<'a, T> {
         v: &mut [T],
         work: &mut [T],
     ) -> Result<Convergence<T>> {
+        self.checked_sigma_exact(tol, max_iter, u, v, work, true)
+    }
+
+    fn checked_sigma_exact(
+        &self,
+        tol: T,
+        max_iter: usize,
+        u: &mut [T],
+        v: &mut [T],
+        work: &mut [T],
+        warm_start: bool,
+    ) -> Result<Convergence<T>> {
         check_len("u", self.rows(), u.len())?;
         check_len("v", self.cols(), v.len())?;
         check_len("work", self.cols(), work.len())?;
-        sigma_exact(*self, tol, max_iter, u, v, work, true)
+        sigma_exact(*self, tol, max_iter, u, v, work, warm_start)
     }
 }
 
