@@ -2,7 +2,7 @@
 //! both Adam states, and in its metadata the step, the data position and the run's options.
 //!
 //! Tensor names: `g.<path>`, `d.<path>`, `opt_g.m.<path>`, `opt_g.v.<path>`, `opt_d.m.<path>`,
-//! `opt_d.v.<path>` where `<path>` is the tensor's path in the network (`c1.conv.weight`).
+//! `opt_d.v.<path>`, and `ema.<path>` for the moving average of G when the run keeps one, where `<path>` is the tensor's path in the network (`c1.conv.weight`).
 //! Files are written atomically (a temporary file in the same directory, fsync, rename, fsync
 //! of the directory), so a crash leaves either the old file or the new one, never a torn one.
 //! Loading checks the format, both network types, every tensor name and shape, and reports a
@@ -194,6 +194,9 @@ where
         let mut tensors = Named::new();
         collect(&self.g, "g.", &mut tensors).map_err(D::into_error)?;
         collect(&self.d, "d.", &mut tensors).map_err(D::into_error)?;
+        if let Some(ema) = &self.ema {
+            collect(&ema.g, "ema.", &mut tensors).map_err(D::into_error)?;
+        }
         moments_into(self.opt_g.moments(), "opt_g.", &mut tensors);
         moments_into(self.opt_d.moments(), "opt_d.", &mut tensors);
         let bytes: BTreeMap<&String, Vec<u8>> = tensors
@@ -298,6 +301,29 @@ where
         ] {
             result.map_err(|e| bad(format!("{prefix}: {e}")))?;
         }
+        let has_ema = tensors.keys().any(|k| k.starts_with("ema."));
+        let ema = match (&self.ema, has_ema) {
+            (Some(ema), true) => {
+                let mut ema = ema.clone();
+                restore(&mut ema.g, "ema.", &mut tensors).map_err(|e| bad(format!("ema.: {e}")))?;
+                Some(ema)
+            }
+            (None, false) => None,
+            (Some(_), false) => {
+                return Err(bad(
+                    "holds no moving average of G (no ema.* tensors), but the run's \
+                     configuration sets ema_decay"
+                        .to_string(),
+                ))
+            }
+            (None, true) => {
+                return Err(bad(
+                    "holds a moving average of G (ema.* tensors), but the run's configuration \
+                     sets no ema_decay"
+                        .to_string(),
+                ))
+            }
+        };
         let opt_g = take_moments::<D>(&self.dev, &mut tensors, "opt_g.").map_err(&bad)?;
         let opt_d = take_moments::<D>(&self.dev, &mut tensors, "opt_d.").map_err(&bad)?;
         if let Some(extra) = tensors.keys().next() {
@@ -311,6 +337,7 @@ where
         };
         self.g = g;
         self.d = d;
+        self.ema = ema;
         self.opt_g.restore(num("adam_t_g")?, opt_g);
         self.opt_d.restore(num("adam_t_d")?, opt_d);
         self.step = num("step")? as usize;

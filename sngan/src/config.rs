@@ -28,6 +28,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ema::EmaOptions;
 use crate::loss::Loss;
 use crate::settings::{Setting, TrainSettings};
 use crate::train::TrainOptions;
@@ -317,10 +318,14 @@ pub struct RunConfig {
     pub sample_every: usize,
     /// Generator updates between lines of `metrics.jsonl` (losses and σ(W̄) of every layer).
     pub sigma_every: usize,
-    /// Decay of an exponential moving average of G's weights; `None` (the paper) keeps none.
-    /// Not implemented yet: a configuration with a value is rejected by
-    /// [`validate`](Self::validate).
+    /// Decay of an exponential moving average of G's weights (see [`crate::ema`]), in [0, 1);
+    /// `None` (the paper) keeps none. With a value, `sample` and `eval` use the average.
+    #[serde(default)]
     pub ema_decay: Option<f64>,
+    /// Generator updates before which the average is a plain copy of G (BigGAN's and
+    /// StudioGAN's `ema_start`); used only with `ema_decay`.
+    #[serde(default)]
+    pub ema_start: usize,
 }
 
 impl Default for RunConfig {
@@ -346,6 +351,7 @@ impl Default for RunConfig {
             sample_every: 1_000,
             sigma_every: 100,
             ema_decay: None,
+            ema_start: 0,
         }
     }
 }
@@ -383,6 +389,8 @@ pub struct Overrides {
     pub sigma_every: Option<usize>,
     /// [`RunConfig::ema_decay`].
     pub ema_decay: Option<f64>,
+    /// [`RunConfig::ema_start`].
+    pub ema_start: Option<usize>,
 }
 
 impl RunConfig {
@@ -427,7 +435,7 @@ impl RunConfig {
             checkpoint_every,
             keep_last
         );
-        set!(sample_every, sigma_every);
+        set!(sample_every, sigma_every, ema_start);
         if o.batch.is_some() {
             self.batch = o.batch;
         }
@@ -479,6 +487,10 @@ impl RunConfig {
             warmup_rounds: self.warmup_rounds,
             total_steps: self.steps,
             seed: self.seed,
+            ema: self.ema_decay.map(|decay| EmaOptions {
+                decay,
+                start: self.ema_start,
+            }),
         }
     }
 
@@ -509,10 +521,11 @@ impl RunConfig {
             }
         }
         if let Some(decay) = self.ema_decay {
-            return bad(format!(
-                "ema_decay {decay}: an exponential moving average of G is not implemented yet \
-                 (the paper uses none); leave it unset"
-            ));
+            if !(0.0..1.0).contains(&decay) {
+                return bad(format!(
+                    "ema_decay must be in [0, 1) (e.g. 0.999), found {decay}"
+                ));
+            }
         }
         if let Dataset::Folder { size, dir } = &self.dataset {
             if *size != 32 && *size != 48 {
@@ -668,7 +681,11 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = digits;
         c.ema_decay = Some(0.999);
-        assert!(c.validate().unwrap_err().to_string().contains("ema_decay"));
+        c.validate().unwrap();
+        for bad in [1.0, -0.1, f64::NAN] {
+            c.ema_decay = Some(bad);
+            assert!(c.validate().unwrap_err().to_string().contains("ema_decay"));
+        }
         let folder = RunConfig::for_dataset(Dataset::Folder {
             dir: "x".into(),
             size: 64,

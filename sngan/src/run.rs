@@ -562,7 +562,12 @@ where
         let n = SAMPLE_CHUNK.min(req.n - start);
         let seed = req.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let z = t.sample_z(n, seed)?;
-        images.extend(t.g.forward_eval(z).map_err(D::into_error)?.as_vec());
+        images.extend(
+            t.g_for_eval()
+                .forward_eval(z)
+                .map_err(D::into_error)?
+                .as_vec(),
+        );
     }
     let default_name = match req.format {
         SampleFormat::Grid => format!("sample-{:08}.png", t.step),
@@ -757,6 +762,11 @@ impl Session<'_> {
                 let x = t.g.forward_eval(z_grid.clone()).map_err(D::into_error)?;
                 let path = samples_dir.join(format!("{step:08}.png"));
                 save_grid(&path, &x.as_vec(), M, 8, grid_zoom(M))?;
+                if let Some(ema) = &t.ema {
+                    let x = ema.g.forward_eval(z_grid.clone()).map_err(D::into_error)?;
+                    let path = samples_dir.join(format!("{step:08}-ema.png"));
+                    save_grid(&path, &x.as_vec(), M, 8, grid_zoom(M))?;
+                }
             }
             if step % cfg.checkpoint_every == 0 || done {
                 let path = checkpoint::path_for(dir, step);

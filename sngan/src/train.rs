@@ -22,6 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{StandardNormal, Uniform};
 
 use crate::data::{Batches, ImageSource};
+use crate::ema::{Ema, EmaOptions};
 use crate::nets::{Discriminator, Generator, Image, Latent, Latents, Z_DIM};
 use crate::optim::Adam;
 use crate::settings::TrainSettings;
@@ -41,6 +42,8 @@ pub struct TrainOptions {
     pub total_steps: usize,
     /// Seed of every z drawn during training (the data order has its own seed).
     pub seed: u64,
+    /// An exponential moving average of G's weights, if any (none in the paper).
+    pub ema: Option<EmaOptions>,
 }
 
 impl Default for TrainOptions {
@@ -51,6 +54,7 @@ impl Default for TrainOptions {
             warmup_rounds: 15,
             total_steps: 100_000,
             seed: 0,
+            ema: None,
         }
     }
 }
@@ -83,6 +87,9 @@ where
     pub g: G,
     /// The discriminator.
     pub d: Dis,
+    /// The moving average of G, when [`TrainOptions::ema`] asks for one (updated after every
+    /// generator update).
+    pub ema: Option<Ema<G>>,
     pub(crate) opt_g: Adam<D>,
     pub(crate) opt_d: Adam<D>,
     grads_g: Option<Gradients<f32, D>>,
@@ -116,10 +123,12 @@ where
         let opt_d = Adam::new(options.settings.adam);
         let grads_g = Some(g.try_alloc_grads().map_err(D::into_error)?);
         let grads_d = Some(d.try_alloc_grads().map_err(D::into_error)?);
+        let ema = options.ema.map(|o| Ema::new(&g, o));
         Ok(Trainer {
             dev,
             g,
             d,
+            ema,
             opt_g,
             opt_d,
             grads_g,
@@ -305,7 +314,16 @@ where
             .map_err(D::into_error)?;
         self.g.try_zero_grads(&mut grads).map_err(D::into_error)?;
         self.grads_g = Some(grads);
+        if let Some(ema) = &mut self.ema {
+            ema.update(&self.g, self.step + 1).map_err(D::into_error)?;
+        }
         Ok(value)
+    }
+
+    /// The generator to sample and evaluate with: the moving average when the run keeps one,
+    /// else G itself.
+    pub fn g_for_eval(&self) -> &G {
+        self.ema.as_ref().map_or(&self.g, |e| &e.g)
     }
 
     /// σ(W̄) of every discriminator layer, exact (the Fig. 9 measurement).

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use dfdx::prelude::*;
 use sngan::checkpoint;
 use sngan::data::{digits, Batches};
+use sngan::ema::EmaOptions;
 use sngan::loss::Loss;
 use sngan::nets::std_cnn::{StdCnnDiscriminator16Quarter, StdCnnGenerator16Quarter};
 use sngan::settings::Setting;
@@ -50,9 +51,37 @@ fn tensors(path: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+fn ema_options() -> TrainOptions {
+    TrainOptions {
+        ema: Some(EmaOptions {
+            decay: 0.9,
+            start: 1,
+        }),
+        ..options()
+    }
+}
+
 #[test]
 fn resume_gives_bit_identical_weights_to_an_uninterrupted_run() {
-    let dir = tmpdir("resume");
+    let ta = resume_and_compare("resume", options());
+    assert!(!ta.keys().any(|k| k.starts_with("ema.")));
+}
+
+#[test]
+fn resume_with_a_moving_average_of_g_is_exact_too() {
+    let ta = resume_and_compare("resume-ema", ema_options());
+    let g: Vec<_> = ta.keys().filter_map(|k| k.strip_prefix("g.")).collect();
+    let ema: Vec<_> = ta.keys().filter_map(|k| k.strip_prefix("ema.")).collect();
+    assert_eq!(g, ema, "the average covers every tensor of G");
+    // After 4 updates with decay 0.9 from step 2 on, the average differs from G.
+    assert_ne!(ta["g.l0.weight"], ta["ema.l0.weight"]);
+}
+
+/// Trains 4 steps straight, and 2 + checkpoint + load into a fresh trainer + 2; asserts both
+/// end bit-identical; returns the tensors of the straight run.
+fn resume_and_compare(name: &str, options: TrainOptions) -> BTreeMap<String, Vec<u8>> {
+    let dir = tmpdir(name);
+    let options = || options;
     // 4 steps straight.
     let mut a = T16::new(Cpu::seed_from_u64(9), options()).unwrap();
     let mut data_a = Batches::new(digits::<16>(), 1).unwrap();
@@ -93,6 +122,21 @@ fn resume_gives_bit_identical_weights_to_an_uninterrupted_run() {
         );
     }
     assert!(ta.keys().any(|k| k.starts_with("opt_d.m.")) && ta.keys().any(|k| k.ends_with("sn.u")));
+    std::fs::remove_dir_all(&dir).unwrap();
+    ta
+}
+
+#[test]
+fn a_checkpoint_with_or_without_the_average_must_match_the_config() {
+    let dir = tmpdir("ema-mismatch");
+    let plain = dir.join("plain.safetensors");
+    let with_ema = dir.join("ema.safetensors");
+    let mut p = T16::new(Cpu::seed_from_u64(3), options()).unwrap();
+    p.save_checkpoint(&plain, Default::default()).unwrap();
+    let mut e = T16::new(Cpu::seed_from_u64(4), ema_options()).unwrap();
+    e.save_checkpoint(&with_ema, Default::default()).unwrap();
+    expect_checkpoint_error(&mut p, &with_ema, "sets no ema_decay");
+    expect_checkpoint_error(&mut e, &plain, "no moving average");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

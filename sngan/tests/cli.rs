@@ -479,3 +479,59 @@ fn sigkill_at_random_moments_leaves_a_loadable_checkpoint() {
     eprintln!("kill test: {:.1} s", started.elapsed().as_secs_f64());
     std::fs::remove_dir_all(root).unwrap();
 }
+
+#[test]
+fn a_moving_average_of_g_is_kept_saved_and_sampled_from() {
+    let root = scratch("ema");
+    let run = root.join("run");
+    ok(&[
+        "train",
+        "--steps",
+        "3",
+        "--batch",
+        "8",
+        "--sample-every",
+        "3",
+        "--ema-decay",
+        "0.5",
+        "--ema-start",
+        "1",
+        "--out",
+        s(&run),
+        "-q",
+    ]);
+    let config = RunConfig::load(&run).unwrap();
+    assert_eq!((config.ema_decay, config.ema_start), (Some(0.5), 1));
+    for name in ["00000003.png", "00000003-ema.png"] {
+        assert!(run.join("samples").join(name).is_file(), "{name}");
+    }
+
+    // `sample` draws from the average, not from G: rebuild both from the checkpoint.
+    let npy = root.join("x.npy");
+    ok(&[
+        "sample",
+        s(&run),
+        "--n",
+        "4",
+        "--format",
+        "npy",
+        "--out",
+        s(&npy),
+        "--seed",
+        "3",
+    ]);
+    let bytes = std::fs::read(&npy).unwrap();
+    let sampled: Vec<f32> = bytes[bytes.len() - 4 * 4 * 3 * 16 * 16..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let mut t = T16::new(Cpu::seed_from_u64(0), config.train_options()).unwrap();
+    t.load_checkpoint(&run.join("ckpt-00000003.safetensors"))
+        .unwrap();
+    let z = t.sample_z(4, 3).unwrap();
+    let ema = t.ema.as_ref().unwrap().g.forward_eval(z.clone()).unwrap();
+    let live = t.g.forward_eval(z).unwrap();
+    assert_eq!(sampled, ema.as_vec());
+    assert_ne!(sampled, live.as_vec());
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -138,6 +138,13 @@ struct TrainArgs {
     /// Generator updates between lines of metrics.jsonl [default: 100; 25 for the digits].
     #[arg(long)]
     sigma_every: Option<usize>,
+    /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999), used
+    /// by sample and eval [default: none, as in the paper].
+    #[arg(long)]
+    ema_decay: Option<f64>,
+    /// Generator updates before which the moving average just copies G [default: 0].
+    #[arg(long)]
+    ema_start: Option<usize>,
     /// Start from this config.json instead of the defaults (flags still override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -202,7 +209,8 @@ fn train(a: TrainArgs) -> anyhow::Result<String> {
         keep_last: a.keep_last,
         sample_every: a.sample_every,
         sigma_every: a.sigma_every,
-        ema_decay: None,
+        ema_decay: a.ema_decay,
+        ema_start: a.ema_start,
     });
     let dataset = &config.dataset;
     let out = a
