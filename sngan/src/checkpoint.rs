@@ -95,6 +95,19 @@ fn collect<M: TensorCollection<f32, D>, D: Device<f32>>(
     Ok(())
 }
 
+/// Every tensor of `m` (weights, BN statistics, SN's ũ and v) by its path in the network, with
+/// its shape and values: what a checkpoint stores under a prefix.
+///
+/// # Errors
+/// The device's error.
+pub fn named_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(
+    m: &M,
+) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>, D::Err> {
+    let mut out = Named::new();
+    collect(m, "", &mut out)?;
+    Ok(out)
+}
+
 fn moments_into<D: Device<f32>>(
     moments: &BTreeMap<String, Moments<D>>,
     prefix: &str,
