@@ -1,6 +1,7 @@
 //! Tables 4–5 ResNets: parameter counts against hand-derived numbers, every block's output
 //! shape, the resampling ops against direct loops, the shortcut reordering, gradients through
-//! both branches of every block, and the Glorot initialisation.
+//! both branches of every block, the Glorot initialisation, and the outputs of tiny networks
+//! against an independent PyTorch implementation on the same weights (`tests/golden/`).
 
 use dfdx::nn::NumParams;
 use dfdx::prelude::*;
@@ -468,4 +469,125 @@ fn sigma_reports_cover_every_layer_after_warm_up() {
         assert!((1.0 - 1e-6..1.05).contains(s), "{name}: σ(W̄) = {s}");
     }
     assert_eq!(d.power_iteration(1).unwrap().len(), s.len());
+}
+
+sngan::resnet_generator!(
+    /// A tiny Table 4 generator for the golden test: dense 8×2×2, three up-blocks of 8.
+    TinyG, m = 16, ch = [8, 8, 8, 8]
+);
+sngan::resnet_discriminator_cifar!(
+    /// A tiny Table 4 discriminator for the golden test (8 channels).
+    TinyDCifar, m = 16, ch = 8
+);
+sngan::resnet_discriminator_stl!(
+    /// A tiny Table 5 discriminator for the golden test: four down-blocks to 1×1, then a block
+    /// that changes the channels.
+    TinyDStl, m = 16, ch = [4, 8, 8, 8, 16]
+);
+
+/// Copies every tensor named in `values` into `m` by its path; returns the names of `m`'s
+/// tensors that `values` lacks (SN's ũ, v excepted: the golden networks have no SN).
+fn load_named<M: TensorCollection<f32, Cpu>>(
+    m: &mut M,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> (Vec<String>, usize) {
+    use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor};
+    use dfdx::nn::tensor_collection::{ViewTensorMut, ViewTensorName};
+    struct L<'a>(
+        &'a serde_json::Map<String, serde_json::Value>,
+        Vec<String>,
+        usize,
+    );
+    impl TensorVisitor<f32, Cpu> for L<'_> {
+        type Viewer = (ViewTensorMut, ViewTensorName);
+        type Err = CpuError;
+        type E2 = f32;
+        type D2 = Cpu;
+        fn visit<S: Shape>(
+            &mut self,
+            _: TensorOptions<S, f32, Cpu>,
+            (t, name): (&mut Tensor<S, f32, Cpu>, String),
+        ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+            match self.0.get(&name) {
+                Some(v) => {
+                    let v = as_f32(v);
+                    assert_eq!(v.len(), t.shape().num_elements(), "{name}");
+                    t.copy_from(&v);
+                    self.2 += 1;
+                }
+                None if name.ends_with(".sn.u") || name.ends_with(".sn.v") => {}
+                None => self.1.push(name),
+            }
+            Ok(None)
+        }
+    }
+    let mut l = L(values, Vec::new(), 0);
+    M::iter_tensors(&mut RecursiveWalker {
+        m: (m, String::new()),
+        f: &mut l,
+    })
+    .unwrap();
+    (l.1, l.2)
+}
+
+fn as_f32(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .expect("an array of numbers")
+        .iter()
+        .map(|x| x.as_f64().expect("a number") as f32)
+        .collect()
+}
+
+/// Largest |a − b| / max(1, |b|).
+fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn matches_pytorch_on_the_same_weights() {
+    // tests/golden/make_resnet_golden.py: the reference blocks in PyTorch (2.x, CPU, f32).
+    // Both sides compute in f32 with different summation orders over at most 8·9·4 products
+    // per layer through ~12 layers; 1e-4 relative (to max(1, |y|)) is ~1000 ulps of outputs of
+    // order 1, and a wrong block (a missing ReLU, a shortcut in the wrong place, pooling
+    // before instead of after a 3×3 conv) moves the outputs by 1e-2 or more.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/resnet_tiny.json"
+    ))
+    .unwrap();
+    let fx: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dev = Cpu::seed_from_u64(11);
+    let map = |k: &str| fx[k].as_object().expect("a map of tensors");
+
+    let mut g = TinyG::<f32, Cpu>::new(&dev).unwrap();
+    let (missing, used) = load_named(&mut g, map("g"));
+    assert_eq!((missing, used), (vec![], map("g").len()), "G tensors");
+    let z: Latents<Cpu, NoneTape> = dev.tensor_from_vec(as_f32(&fx["z"]), (3, Const));
+    let out = g.forward_eval(z).unwrap().as_vec();
+    let err = max_rel_diff(&out, &as_f32(&fx["g_out"]));
+    assert!(err < 1e-4, "G: {err}");
+
+    let x: Image<16, Cpu, NoneTape> =
+        dev.tensor_from_vec(as_f32(&fx["x"]), (3, Const, Const, Const));
+    let mut d = TinyDCifar::<false, f32, Cpu>::new(&dev, 0).unwrap();
+    let (missing, used) = load_named(&mut d, map("d_cifar"));
+    assert_eq!(
+        (missing, used),
+        (vec![], map("d_cifar").len()),
+        "D (Table 4)"
+    );
+    let out = d.forward(x.clone()).unwrap().as_vec();
+    let err = max_rel_diff(&out, &as_f32(&fx["d_cifar_out"]));
+    assert!(err < 1e-4, "D (Table 4): {err}: {out:?}");
+
+    let mut d = TinyDStl::<false, f32, Cpu>::new(&dev, 0).unwrap();
+    let (missing, used) = load_named(&mut d, map("d_stl"));
+    assert_eq!((missing, used), (vec![], map("d_stl").len()), "D (Table 5)");
+    let out = d.forward(x).unwrap().as_vec();
+    let err = max_rel_diff(&out, &as_f32(&fx["d_stl_out"]));
+    assert!(err < 1e-4, "D (Table 5): {err}: {out:?}");
 }
