@@ -149,7 +149,8 @@ pub enum DatasetKind {
     Folder,
 }
 
-/// Which form of Table 3's standard CNN (see [`crate::nets::std_cnn::Variant`]).
+/// Which networks: one of the two forms of Table 3's standard CNN (see
+/// [`crate::nets::std_cnn::Variant`]) or the ResNets of Tables 4–5 ([`crate::nets::resnet`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
@@ -158,6 +159,10 @@ pub enum Arch {
     StdCnn,
     /// chainer-gan-lib's code of Table 3 (`std-cnn-ref`).
     StdCnnRef,
+    /// The ResNets of Tables 4 (32×32, and the 16×16 digits) and 5 (48×48) (`resnet`). Choosing
+    /// it on the command line also chooses [`Setting::ResNet`] unless a setting is given.
+    #[serde(rename = "resnet")]
+    ResNet,
 }
 
 /// Channel widths: the paper's, or ¼ of them for small experiments (Fig. 4 varies widths too).
@@ -199,7 +204,8 @@ macro_rules! names {
 
 names!(DatasetKind, "dataset", Digits => "digits", Cifar10 => "cifar10", Stl10 => "stl10",
     Folder => "folder");
-names!(Arch, "architecture", StdCnn => "std-cnn", StdCnnRef => "std-cnn-ref");
+names!(Arch, "architecture", StdCnn => "std-cnn", StdCnnRef => "std-cnn-ref",
+    ResNet => "resnet");
 names!(Width, "width", Full => "full", Quarter => "quarter");
 
 /// Where a run computes (`--device`).
@@ -366,6 +372,8 @@ pub struct Overrides {
     /// [`RunConfig::loss`].
     pub loss: Option<LossName>,
     /// [`RunConfig::setting`] (also sets the loss to the setting's, unless `loss` is given).
+    /// `None` with `arch: Some(Arch::ResNet)` chooses [`Setting::ResNet`], the ResNets'
+    /// schedule.
     pub setting: Option<Setting>,
     /// [`RunConfig::steps`].
     pub steps: Option<usize>,
@@ -421,7 +429,12 @@ impl RunConfig {
         macro_rules! set {
             ($($field:ident),*) => { $(if let Some(v) = o.$field { self.$field = v; })* };
         }
-        if let Some(setting) = o.setting {
+        let setting = match (o.setting, o.arch) {
+            (Some(s), _) => Some(s),
+            (None, Some(Arch::ResNet)) => Some(Setting::ResNet),
+            (None, _) => None,
+        };
+        if let Some(setting) = setting {
             self.setting = setting;
             self.loss = setting.loss().into();
         }
@@ -457,7 +470,14 @@ impl RunConfig {
 
     /// Names of the discriminator's layers, in order (the σ(W̄) columns of `metrics.jsonl`).
     pub fn layer_names(&self) -> &'static [&'static str] {
-        &["c0", "c1", "c2", "c3", "c4", "c5", "c6", "l7"]
+        use crate::nets::resnet::{ResNetDiscriminator32, ResNetDiscriminator48};
+        match (self.arch, self.image_size()) {
+            (Arch::ResNet, 48) => ResNetDiscriminator48::<true, f32, crate::Dev>::LAYERS,
+            (Arch::ResNet, _) => ResNetDiscriminator32::<true, f32, crate::Dev>::LAYERS,
+            (Arch::StdCnn | Arch::StdCnnRef, _) => {
+                &["c0", "c1", "c2", "c3", "c4", "c5", "c6", "l7"]
+            }
+        }
     }
 
     /// The paper's hyperparameters of this run: the setting's, with the overrides applied.
@@ -537,11 +557,11 @@ impl RunConfig {
             }
         }
         if self.dataset == Dataset::Digits
-            && (self.arch != Arch::StdCnn || self.width != Width::Quarter)
+            && (self.arch == Arch::StdCnnRef || self.width != Width::Quarter)
         {
             return bad(format!(
-                "the digits (16x16) train --arch std-cnn --width quarter only, not --arch {} \
-                 --width {}",
+                "the digits (16x16) train --arch std-cnn or resnet at --width quarter only, not \
+                 --arch {} --width {}",
                 self.arch, self.width
             ));
         }
@@ -660,6 +680,30 @@ mod tests {
         for l in [Loss::Standard, Loss::Hinge, Loss::Wasserstein] {
             assert_eq!(Loss::from(LossName::from(l)), l);
         }
+    }
+
+    #[test]
+    fn resnet_arch_brings_its_schedule_unless_a_setting_is_given() {
+        assert_eq!("ResNet".parse::<Arch>().unwrap(), Arch::ResNet);
+        assert_eq!(serde_json::to_string(&Arch::ResNet).unwrap(), r#""resnet""#);
+        let mut c = RunConfig::for_dataset(Dataset::Digits);
+        c.apply(&Overrides {
+            arch: Some(Arch::ResNet),
+            ..Default::default()
+        });
+        assert_eq!((c.setting, c.loss), (Setting::ResNet, LossName::Hinge));
+        c.validate().unwrap();
+        assert_eq!(c.layer_names().len(), 11);
+        let mut c = RunConfig::default();
+        c.apply(&Overrides {
+            arch: Some(Arch::ResNet),
+            setting: Some(Setting::B),
+            ..Default::default()
+        });
+        assert_eq!((c.setting, c.loss), (Setting::B, LossName::Standard));
+        c.dataset = Dataset::Stl10 { dir: "d".into() };
+        assert_eq!(c.layer_names().len(), 16);
+        assert_eq!(c.layer_names()[15], "l6");
     }
 
     #[test]

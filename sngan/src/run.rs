@@ -29,6 +29,7 @@ use crate::checkpoint;
 use crate::config::{Arch, Dataset, DeviceKind, RunConfig, SampleFormat, Width};
 use crate::data::{digits, Batches, ImageSource, Position};
 use crate::datasets::{Cifar10, Cifar10Split, ImageFolder, Stl10, Stl10Split};
+use crate::nets::resnet::*;
 use crate::nets::std_cnn::*;
 use crate::nets::{Discriminator, Generator};
 use crate::train::{StepStats, Trainer};
@@ -421,9 +422,15 @@ fn dispatch_on<D: ConvDevice>(
                 StdCnnDiscriminator48RefQuarter
             )
         }
+        (16, ResNet, Quarter) => go!(16, ResNetGenerator16Quarter, ResNetDiscriminator16Quarter),
+        (32, ResNet, Full) => go!(32, ResNetGenerator32, ResNetDiscriminator32),
+        (32, ResNet, Quarter) => go!(32, ResNetGenerator32Quarter, ResNetDiscriminator32Quarter),
+        (48, ResNet, Full) => go!(48, ResNetGenerator48, ResNetDiscriminator48),
+        (48, ResNet, Quarter) => go!(48, ResNetGenerator48Quarter, ResNetDiscriminator48Quarter),
         (m, arch, width) => Err(Error::Config(format!(
-            "no {arch} network at {width} width for {m}x{m} images (supported: 16x16 std-cnn \
-             quarter for the digits; 32x32 and 48x48 with either architecture and width)"
+            "no {arch} network at {width} width for {m}x{m} images (supported: 16x16 std-cnn or \
+             resnet at quarter width for the digits; 32x32 and 48x48 with any architecture and \
+             width)"
         ))),
     }
 }

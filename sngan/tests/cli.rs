@@ -481,6 +481,136 @@ fn sigkill_at_random_moments_leaves_a_loadable_checkpoint() {
 }
 
 #[test]
+fn resnet_train_resume_sample_eval() {
+    use sngan::config::Arch;
+    use sngan::nets::resnet::{ResNetDiscriminator16Quarter, ResNetGenerator16Quarter};
+    use sngan::settings::Setting;
+    type R16 = Trainer<
+        16,
+        ResNetGenerator16Quarter<f32, Cpu>,
+        ResNetDiscriminator16Quarter<true, f32, Cpu>,
+        Cpu,
+    >;
+    let root = scratch("resnet");
+    let run = root.join("run");
+    let t0 = Instant::now();
+    // --arch resnet brings the ResNet schedule: hinge loss, n_dis = 5, α decayed linearly,
+    // G batch twice D's.
+    ok(&[
+        "train",
+        "--arch",
+        "resnet",
+        "--steps",
+        "4",
+        "--batch",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--sample-every",
+        "2",
+        "--sigma-every",
+        "1",
+        "--out",
+        s(&run),
+        "-q",
+    ]);
+    eprintln!("resnet train 4 steps: {:.1} s", t0.elapsed().as_secs_f64());
+    let config = RunConfig::load(&run).unwrap();
+    assert_eq!(
+        (config.arch, config.setting, config.width),
+        (Arch::ResNet, Setting::ResNet, Width::Quarter)
+    );
+    let s8 = config.train_settings();
+    assert_eq!(
+        (s8.n_dis, s8.batch_size, s8.g_batch_size, s8.loss),
+        (5, 4, 8, sngan::loss::Loss::Hinge)
+    );
+    let names = config.layer_names();
+    assert_eq!(names.len(), 11);
+    assert_eq!((names[2], names[10]), ("block1.sc", "l5"));
+
+    let metrics = read_metrics(&run).unwrap();
+    assert_eq!(
+        metrics.iter().map(|m| m.step).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    for (m, k) in metrics.iter().zip(0..) {
+        // α of the update after k generator updates of 4: 2e-4 · (1 − k/4).
+        assert!(
+            (m.lr - 2e-4 * (1.0 - k as f64 / 4.0)).abs() < 1e-12,
+            "{m:?}"
+        );
+        assert!(m.d_loss.is_finite() && m.g_loss.is_finite(), "{m:?}");
+        assert_eq!(m.sigma.len(), 11);
+        // One power-iteration round per update after 15 at build: σ(W̄) stays near 1.
+        assert!(m.sigma.iter().all(|s| (0.9..1.5).contains(s)), "{m:?}");
+    }
+    for step in [2, 4] {
+        assert!(run.join(format!("samples/{step:08}.png")).is_file());
+    }
+
+    // The checkpoint holds the ResNet's tensors by name and loads into the ResNet types.
+    let path = checkpoint::latest(&run).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let st = ::safetensors::tensor::SafeTensors::deserialize(&bytes).unwrap();
+    let names: Vec<String> = st.names().into_iter().cloned().collect();
+    for want in [
+        "d.block2.sc.conv.weight",
+        "d.block1.c1.sn.u",
+        "d.l5.weight",
+        "g.block4.b2.running_var",
+        "g.c5.weight",
+        "opt_d.m.block3.c2.conv.weight",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    let mut t = R16::new(Cpu::seed_from_u64(0), config.train_options()).unwrap();
+    t.load_checkpoint(&path).unwrap();
+    assert_eq!(t.step, 4);
+
+    ok(&["resume", s(&run), "--steps", "5", "-q"]);
+    assert_eq!(steps_of(&run), [2, 4, 5]);
+    let npy = root.join("x.npy");
+    ok(&[
+        "sample",
+        s(&run),
+        "--n",
+        "3",
+        "--format",
+        "npy",
+        "--out",
+        s(&npy),
+    ]);
+    assert_eq!(
+        std::fs::read(&npy).unwrap().len(),
+        128 + 4 * 3 * 3 * 16 * 16,
+        "a 128-byte header and 3 images"
+    );
+    let out = ok(&["eval", s(&run)]);
+    for name in names_in_order() {
+        assert!(
+            out.contains(&format!("{name} ")),
+            "{name} missing in\n{out}"
+        );
+    }
+    // The digits have no full-width networks.
+    let e = fails(&[
+        "train",
+        "--arch",
+        "resnet",
+        "--width",
+        "full",
+        "--out",
+        s(&root.join("bad")),
+    ]);
+    assert!(e.contains("resnet") && e.contains("quarter"), "{e}");
+}
+
+fn names_in_order() -> &'static [&'static str] {
+    sngan::nets::resnet::ResNetDiscriminator16Quarter::<true, f32, Cpu>::LAYERS
+}
+
+#[test]
 fn a_moving_average_of_g_is_kept_saved_and_sampled_from() {
     let root = scratch("ema");
     let run = root.join("run");

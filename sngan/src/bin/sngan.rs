@@ -91,8 +91,9 @@ struct TrainArgs {
     #[arg(long)]
     size: Option<usize>,
     /// std-cnn: the paper's Table 3; std-cnn-ref: chainer-gan-lib's code of it (BN after G's
-    /// dense layer, D channels doubled at the strided convolutions, slope 0.2, z ~ U[-1, 1])
-    /// [default: std-cnn].
+    /// dense layer, D channels doubled at the strided convolutions, slope 0.2, z ~ U[-1, 1]);
+    /// resnet: the ResNets of Tables 4-5 with their schedule (--setting resnet, unless a
+    /// setting is given) [default: std-cnn].
     #[arg(long, value_parser = names::<Arch>(Arch::NAMES))]
     arch: Option<Arch>,
     /// Channel widths: the paper's (full) or a quarter of them [default: quarter for the
@@ -108,7 +109,8 @@ struct TrainArgs {
     /// [default: C].
     #[arg(long)]
     setting: Option<Setting>,
-    /// Generator updates [default: 100000; 1200 for the embedded digits].
+    /// Generator updates [default: 100000; 1200 for the embedded digits; the paper's ResNet runs
+    /// take 50000].
     #[arg(long)]
     steps: Option<usize>,
     /// Batch size [default: 64].

@@ -1,5 +1,6 @@
 //! The paper's networks.
 
+pub mod resnet;
 pub mod std_cnn;
 
 use dfdx::nn::tensor_collection::TensorCollection;
