@@ -14,6 +14,7 @@ pub mod datasets;
 pub mod device;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod nets;
 pub mod optim;
 pub mod plot;
