@@ -1,6 +1,6 @@
 //! Inception score and FID, faithful to the implementations published numbers come from.
 //!
-//! - `inception`: Inception-v3 in the form FID uses — pytorch-fid's port of the TF
+//! - [`inception`]: Inception-v3 in the form FID uses — pytorch-fid's port of the TF
 //!   2015-12-05 graph (FID-specific A, C, E_1, E_2 blocks, 1008 logits) — built on dfdx's CPU
 //!   matmul, with weights from a safetensors file made by `sngan/scripts/convert_fid_weights.py`.
 //! - [`fid`]: statistics in f64, Σ with N − 1, tr (Σ₁Σ₂)^½ from symmetric eigendecompositions,
@@ -12,12 +12,14 @@
 //! split, n_fake and the resize ([`Protocol`]).
 
 pub mod fid;
+pub mod inception;
 pub mod is;
 pub mod npz;
 
 use std::path::Path;
 
 pub use fid::{frechet_distance, FidStats, StatsAccumulator};
+pub use inception::{Features, InceptionV3, INCEPTION_SIZE, LOGITS, POOL3};
 pub use is::{inception_score, InceptionScore, IS_SPLITS};
 
 use crate::Error;
