@@ -7,10 +7,12 @@
 //!   pytorch-fid's 1e-6·I fallback.
 //! - [`is`]: the Inception score over 10 splits, mean ± std.
 //! - [`npz`]: pytorch-fid's `.npz` statistics, read and written.
+//! - [`eval`]: IS and FID of a run's checkpoint, with their protocol (`sngan eval`).
 //!
 //! The protocol (SNGAN.md §7): every reported number states the weights, n_real and which
 //! split, n_fake and the resize ([`Protocol`]).
 
+pub mod eval;
 pub mod fid;
 pub mod inception;
 pub mod is;
