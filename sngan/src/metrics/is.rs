@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn bounds() {
         // Identical rows: p(y|x) = p(y), KL = 0, IS = 1.
-        let same = vec![0.3f32, -1.0, 2.0].repeat(20);
+        let same = [0.3f32, -1.0, 2.0].repeat(20);
         let s = inception_score(&same, 3, 10).unwrap();
         assert!((s.mean - 1.0).abs() < 1e-12 && s.std < 1e-12, "{s:?}");
         // One-hot rows spread evenly over C classes: IS = C.

@@ -3,7 +3,7 @@
 //! pytorch-fid writes `np.savez(path, mu=mu, sigma=sigma)` (float64 `(2048,)` and
 //! `(2048, 2048)`) and reads `f['mu'][:], f['sigma'][:]`, ignoring any other key. Published
 //! reference statistics come both from `np.savez` (stored entries) and `np.savez_compressed`
-//! (deflated entries); [`read`] accepts both. [`write`] stores entries uncompressed, as
+//! (deflated entries); [`read()`] accepts both. [`write()`] stores entries uncompressed, as
 //! `np.savez` does.
 //!
 //! Supported dtypes: little-endian `<f8`, `<f4` (read as f64) and `<U` strings (0-d, for the
