@@ -163,6 +163,11 @@ fn network_matches_pytorch_fid_architecture() {
             &f.logits,
             &expected(&format!("logits_{batch}")),
         );
+        // The Inception score's logits are the same without fc's bias (exactly: one f32 add).
+        let bias = formula_tensor("fc.bias", &[LOGITS]);
+        for (i, (u, l)) in f.logits_unbiased.iter().zip(&f.logits).enumerate() {
+            assert_eq!(u + bias[i % LOGITS], *l, "logit {i} of batch {batch}");
+        }
     }
 }
 

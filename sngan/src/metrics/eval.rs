@@ -93,6 +93,7 @@ pub fn extract(
     let mut out = Features {
         pool3: Vec::with_capacity(n * POOL3),
         logits: Vec::with_capacity(n * LOGITS),
+        logits_unbiased: Vec::with_capacity(n * LOGITS),
     };
     let mut buf = vec![0.0f32; batch * per];
     let mut start = 0;
@@ -104,6 +105,7 @@ pub fn extract(
         let f = net.forward(&buf[..k * per], k, m, m)?;
         out.pool3.extend_from_slice(&f.pool3);
         out.logits.extend_from_slice(&f.logits);
+        out.logits_unbiased.extend_from_slice(&f.logits_unbiased);
         start += k;
     }
     Ok(out)
@@ -153,7 +155,8 @@ pub fn evaluate(run_dir: &Path, req: &EvalRequest) -> Result<MetricsReport, Erro
         out.copy_from_slice(&generated.images[i * per..(i + 1) * per]);
         Ok(())
     })?;
-    let is = inception_score(&f.logits, LOGITS, req.splits)?;
+    // The original TF code's convention: softmax of pool3·W without the bias.
+    let is = inception_score(&f.logits_unbiased, LOGITS, req.splits)?;
     let fake = Protocol {
         network: Protocol::NETWORK.into(),
         weights: weights.clone(),

@@ -36,7 +36,7 @@ use crate::Error;
 pub const INCEPTION_SIZE: usize = 299;
 /// The dimension of the pool3 features (FID).
 pub const POOL3: usize = 2048;
-/// The number of logits (IS): the TF graph's 1008 classes.
+/// The number of logits (IS): the TF graph's 1008 classes (all enter the softmax).
 pub const LOGITS: usize = 1008;
 /// BatchNorm's epsilon in every BasicConv2d of the TF graph.
 pub const BN_EPS: f64 = 0.001;
@@ -260,8 +260,13 @@ struct Act {
 pub struct Features {
     /// n × 2048, row-major: the FID features.
     pub pool3: Vec<f32>,
-    /// n × 1008, row-major: the Inception-score logits.
+    /// n × 1008, row-major: the fc layer's output, pool3·Wᵀ + b (pytorch-fid's `fc`, the TF
+    /// graph's `softmax/logits`).
     pub logits: Vec<f32>,
+    /// n × 1008, row-major: pool3·Wᵀ without the bias — what the Inception score is computed
+    /// from in the original TF code (OpenAI's `inception_score.py` multiplies pool_3 by the
+    /// weights of `softmax/logits/MatMul` only; torch-fidelity's `logits_unbiased`).
+    pub logits_unbiased: Vec<f32>,
 }
 
 /// pytorch-fid's FID Inception-v3 with BatchNorm folded, on dfdx's CPU device.
@@ -502,16 +507,21 @@ impl InceptionV3 {
             }
         }
         let a = self.dev.tensor_from_vec(pool3.clone(), (n, POOL3));
-        let mut logits = a
+        let logits_unbiased = a
             .try_matmul(self.fc_w.clone())
             .map_err(crate::Error::from)?
             .as_vec();
+        let mut logits = logits_unbiased.clone();
         for row in logits.chunks_exact_mut(LOGITS) {
             for (l, b) in row.iter_mut().zip(&self.fc_b) {
                 *l += b;
             }
         }
-        Ok(Features { pool3, logits })
+        Ok(Features {
+            pool3,
+            logits,
+            logits_unbiased,
+        })
     }
 
     /// conv → (folded BN) → ReLU, by im2col + GEMM (a 1×1 stride-1 convolution skips im2col).

@@ -2,7 +2,8 @@
 //!
 //! # Math
 //! IS = exp(E_x KL(p(y|x) ‖ p(y))) with p(y|x) the softmax of the Inception logits (all 1008 of
-//! the 2015-12-05 graph) and p(y) the mean of p(y|x) over a split. The N images are cut into
+//! the 2015-12-05 graph; `sngan eval` passes pool3·W without the fc bias, as the original TF code
+//! computes them — [`Features::logits_unbiased`](crate::metrics::Features::logits_unbiased)) and p(y) the mean of p(y|x) over a split. The N images are cut into
 //! `splits` consecutive parts `[i·N/splits, (i+1)·N/splits)` (10 in the paper, SNGAN.md §7);
 //! the score is the mean ± population standard deviation of the per-split scores.
 
