@@ -75,7 +75,8 @@ pub fn read(path: &Path) -> Result<Vec<(String, NpyArray)>, Error> {
             .by_index(i)
             .map_err(|e| bad(path, format!("entry {i}: {e}")))?;
         let name = entry.name().to_string();
-        let mut bytes = Vec::with_capacity(entry.size().min(1 << 30) as usize);
+        // The declared size only hints the capacity: a corrupt header must not allocate GiBs.
+        let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
         entry
             .read_to_end(&mut bytes)
             .map_err(|e| bad(path, format!("entry {name}: {e}")))?;
@@ -141,10 +142,10 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
     let data = match descr {
         "<f8" | "<f4" => {
             let width = if descr == "<f8" { 8 } else { 4 };
-            if body.len() != count * width {
+            let need = count.checked_mul(width).ok_or("shape overflows")?;
+            if body.len() != need {
                 return Err(format!(
-                    "shape {shape:?} of {descr} needs {} data bytes, found {}",
-                    count * width,
+                    "shape {shape:?} of {descr} needs {need} data bytes, found {}",
                     body.len()
                 ));
             }
@@ -166,10 +167,13 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
             let chars: usize = d[2..]
                 .parse()
                 .map_err(|_| format!("dtype {d}: bad string length"))?;
-            if body.len() != count * chars * 4 {
+            let need = count
+                .checked_mul(chars)
+                .and_then(|n| n.checked_mul(4))
+                .ok_or("shape overflows")?;
+            if body.len() != need {
                 return Err(format!(
-                    "shape {shape:?} of {d} needs {} data bytes, found {}",
-                    count * chars * 4,
+                    "shape {shape:?} of {d} needs {need} data bytes, found {}",
                     body.len()
                 ));
             }
