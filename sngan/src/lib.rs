@@ -15,6 +15,7 @@ pub mod device;
 pub mod ema;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod nets;
 pub mod optim;
 pub mod plot;

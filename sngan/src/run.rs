@@ -259,6 +259,42 @@ pub fn eval(run_dir: &Path) -> Result<SigmaReport, Error> {
     }
 }
 
+/// Images drawn from a checkpoint's generator, in memory (for IS and FID).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    /// The checkpoint the generator came from.
+    pub checkpoint: PathBuf,
+    /// Its step.
+    pub step: usize,
+    /// Image side M.
+    pub m: usize,
+    /// `n` images, NCHW float32 in [−1, 1] (the generator's tanh, unquantized).
+    pub images: Vec<f32>,
+}
+
+/// Draws `n` images from the generator (evaluation mode) of the newest checkpoint in
+/// `run_dir`, with the z of [`sample`] for the same `seed`.
+///
+/// # Errors
+/// As [`sample`], without the file errors.
+pub fn generate(run_dir: &Path, n: usize, seed: u64) -> Result<Generated, Error> {
+    if n == 0 {
+        return Err(Error::Config(
+            "the number of images must be at least 1".into(),
+        ));
+    }
+    let config = RunConfig::load(run_dir)?;
+    match dispatch(
+        &config,
+        run_dir,
+        DeviceKind::Cpu,
+        Task::Generate { n, seed },
+    )? {
+        Outcome::Generated(g) => Ok(g),
+        _ => unreachable!("a generation task returns Generated"),
+    }
+}
+
 /// Writes `values` as a NumPy `.npy` file (format 1.0, little-endian float32, C order) of
 /// `shape`, atomically.
 ///
@@ -337,6 +373,10 @@ enum Task<'a> {
         progress: bool,
     },
     Sample(&'a SampleRequest),
+    Generate {
+        n: usize,
+        seed: u64,
+    },
     Eval,
 }
 
@@ -344,6 +384,7 @@ enum Outcome {
     Trained(TrainSummary),
     Sampled(SampleOutput),
     Sigmas(SigmaReport),
+    Generated(Generated),
 }
 
 /// Checks that this build can compute on `device`.
@@ -517,6 +558,16 @@ impl Job<'_> {
                 let checkpoint = load_latest(&mut t, self.run_dir)?;
                 write_samples(&t, req, self.run_dir, checkpoint).map(Outcome::Sampled)
             }
+            Task::Generate { n, seed } => {
+                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let checkpoint = load_latest(&mut t, self.run_dir)?;
+                Ok(Outcome::Generated(Generated {
+                    checkpoint,
+                    step: t.step,
+                    m: M,
+                    images: generate_images(&t, n, seed)?,
+                }))
+            }
             Task::Eval => {
                 let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
                 let checkpoint = load_latest(&mut t, self.run_dir)?;
@@ -551,6 +602,34 @@ where
     Ok(path)
 }
 
+/// `n_images` images from the run's generator for evaluation (the moving average when the run
+/// keeps one), z seeded by `seed` chunk by chunk.
+fn generate_images<const M: usize, G, Dis, D>(
+    t: &Trainer<M, G, Dis, D>,
+    n_images: usize,
+    seed: u64,
+) -> Result<Vec<f32>, Error>
+where
+    D: ConvDevice,
+    G: Generator<M, D>,
+    Dis: Discriminator<M, D>,
+{
+    let mut images = Vec::with_capacity(n_images * 3 * M * M);
+    // z of chunk k comes from (seed, k): the first N images do not depend on how many follow.
+    for (k, start) in (0..n_images).step_by(SAMPLE_CHUNK).enumerate() {
+        let n = SAMPLE_CHUNK.min(n_images - start);
+        let seed = seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let z = t.sample_z(n, seed)?;
+        images.extend(
+            t.g_for_eval()
+                .forward_eval(z)
+                .map_err(D::into_error)?
+                .as_vec(),
+        );
+    }
+    Ok(images)
+}
+
 fn write_samples<const M: usize, G, Dis, D>(
     t: &Trainer<M, G, Dis, D>,
     req: &SampleRequest,
@@ -563,19 +642,7 @@ where
     Dis: Discriminator<M, D>,
 {
     let per = 3 * M * M;
-    let mut images = Vec::with_capacity(req.n * per);
-    // z of chunk k comes from (seed, k): the first N images do not depend on how many follow.
-    for (k, start) in (0..req.n).step_by(SAMPLE_CHUNK).enumerate() {
-        let n = SAMPLE_CHUNK.min(req.n - start);
-        let seed = req.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let z = t.sample_z(n, seed)?;
-        images.extend(
-            t.g_for_eval()
-                .forward_eval(z)
-                .map_err(D::into_error)?
-                .as_vec(),
-        );
-    }
+    let images = generate_images(t, req.n, req.seed)?;
     let default_name = match req.format {
         SampleFormat::Grid => format!("sample-{:08}.png", t.step),
         SampleFormat::Pngs => format!("sample-{:08}", t.step),

@@ -665,3 +665,103 @@ fn a_moving_average_of_g_is_kept_saved_and_sampled_from() {
     assert_ne!(sampled, live.as_vec());
     std::fs::remove_dir_all(root).unwrap();
 }
+
+#[test]
+fn eval_inception_metrics_missing_weights_and_protocol() {
+    let root = scratch("metrics");
+    let run = root.join("run");
+    tiny_run(&run);
+
+    // No weights in the working directory, none asked for: σ(W̄) and a note naming the file.
+    let out = Command::new(BIN)
+        .args(["eval", s(&run)])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("skipped")
+            && text.contains("pt_inception-2015-12-05-6726825d.safetensors not found")
+            && text.contains("convert_fid_weights.py")
+            && text.contains("pt_inception-2015-12-05-6726825d.pth"),
+        "{text}"
+    );
+
+    // Asked for explicitly: an error naming the missing file and how to make it.
+    let weights = root.join("weights/inception.safetensors");
+    let msg = fails(&["eval", s(&run), "--inception-weights", s(&weights)]);
+    assert!(
+        msg.contains(s(&weights)) && msg.contains("convert_fid_weights.py"),
+        "{msg}"
+    );
+
+    // With (random, not real) weights: IS and FID against the digits, each number printed
+    // with its protocol; the saved reference statistics give the same FID back.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = sngan::metrics::inception::tensor_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let fan_in: usize = shape.iter().skip(1).product::<usize>().max(1);
+            let a = (6.0 / fan_in as f32).sqrt();
+            let v = if name.ends_with("running_var") || name.ends_with("bn.weight") {
+                vec![1.0; n]
+            } else if name.ends_with("bn.bias") || name.ends_with("running_mean") {
+                vec![0.0; n]
+            } else {
+                (0..n).map(|_| rng.gen_range(-a..a)).collect()
+            };
+            (name, shape, v)
+        })
+        .collect();
+    std::fs::create_dir_all(weights.parent().unwrap()).unwrap();
+    sngan::metrics::inception::write_weights(&weights, &tensors, &[]).unwrap();
+    let stats = root.join("digits-stats.npz");
+    let common = [
+        "--inception-weights",
+        s(&weights),
+        "--n-fake",
+        "4",
+        "--splits",
+        "2",
+        "--batch",
+        "2",
+    ];
+    let mut args = vec!["eval", s(&run)];
+    args.extend(common);
+    args.extend([
+        "--ref-dataset",
+        "digits",
+        "--n-real",
+        "4",
+        "--save-ref-stats",
+        s(&stats),
+    ]);
+    let out = ok(&args);
+    let is_line = out
+        .lines()
+        .find(|l| l.starts_with("Inception score "))
+        .unwrap();
+    assert!(
+        is_line.contains("2 splits") && is_line.contains("N = 4") && is_line.contains("sha256"),
+        "{out}"
+    );
+    let fid_line = out.lines().find(|l| l.starts_with("FID ")).unwrap();
+    assert!(
+        fid_line.contains("digits all") && fid_line.contains("16x16 -> bilinear to 299x299"),
+        "{out}"
+    );
+    let fid = |line: &str| -> f64 { line.split(' ').nth(1).unwrap().parse().unwrap() };
+    let mut args = vec!["eval", s(&run)];
+    args.extend(common);
+    args.extend(["--fid-stats", s(&stats)]);
+    let again = ok(&args);
+    let line = again.lines().find(|l| l.starts_with("FID ")).unwrap();
+    assert_eq!(fid(line), fid(fid_line), "{again}");
+    assert!(
+        line.contains("digits all"),
+        "protocol read back from the .npz: {line}"
+    );
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use sngan::config::{
     Arch, Dataset, DatasetKind, DeviceKind, LossName, Overrides, RunConfig, SampleFormat, Width,
 };
+use sngan::metrics::eval::{evaluate, EvalRequest, MetricsReport, Reference};
+use sngan::metrics::inception;
 use sngan::run::{self, RunOptions, SampleRequest};
 use sngan::settings::Setting;
 
@@ -66,16 +68,62 @@ enum Command {
         seed: u64,
     },
     /// Print σ(W̄) of every discriminator layer of the newest checkpoint (Fig. 9's
-    /// measurement, exact). Inception score and FID are not implemented yet.
+    /// measurement, exact), its Inception score and, given a reference, its FID.
+    ///
+    /// IS and FID use pytorch-fid's FID Inception-v3 (TF 2015-12-05 weights, converted by
+    /// sngan/scripts/convert_fid_weights.py); each number is printed with its protocol:
+    /// weights, n_fake, n_real and split, resize.
     Eval {
         /// The run directory.
         run_dir: PathBuf,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Render plots/losses.png and plots/sigma.png from metrics.jsonl.
     Plot {
         /// The run directory.
         run_dir: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+struct MetricsArgs {
+    /// The Inception weights (safetensors made by sngan/scripts/convert_fid_weights.py from
+    /// pytorch-fid's pt_inception-2015-12-05-6726825d.pth) [default:
+    /// ./pt_inception-2015-12-05-6726825d.safetensors; without it IS/FID are skipped with a note].
+    #[arg(long)]
+    inception_weights: Option<PathBuf>,
+    /// FID against these pytorch-fid statistics (.npz with mu, sigma; e.g. published ones).
+    #[arg(long, conflicts_with = "ref_dataset")]
+    fid_stats: Option<PathBuf>,
+    /// FID against this dataset's images.
+    #[arg(long, value_parser = names::<DatasetKind>(DatasetKind::NAMES))]
+    ref_dataset: Option<DatasetKind>,
+    /// The reference dataset's directory.
+    #[arg(long, requires = "ref_dataset")]
+    ref_data_dir: Option<PathBuf>,
+    /// The reference split: cifar10 train|test, stl10 unlabeled|train|test, folder and
+    /// digits all [default: train, unlabeled, all].
+    #[arg(long, requires = "ref_dataset")]
+    ref_split: Option<String>,
+    /// Reference images: the first N of the split (the paper: 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    n_real: usize,
+    /// Write the reference statistics here (pytorch-fid .npz, protocol in extra keys).
+    #[arg(long, requires = "ref_dataset")]
+    save_ref_stats: Option<PathBuf>,
+    /// Generated images (the paper: 5,000).
+    #[arg(long, default_value_t = 5_000)]
+    n_fake: usize,
+    /// Inception-score splits (the paper: 10).
+    #[arg(long, default_value_t = 10)]
+    splits: usize,
+    /// Images per Inception forward pass.
+    #[arg(long, default_value_t = 50)]
+    batch: usize,
+    /// Seed of the generated images' z.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Args, Debug)]
@@ -267,14 +315,75 @@ fn sample(run_dir: PathBuf, request: SampleRequest) -> anyhow::Result<String> {
     ))
 }
 
-fn eval(run_dir: PathBuf) -> anyhow::Result<String> {
+fn eval(run_dir: PathBuf, a: MetricsArgs) -> anyhow::Result<String> {
     let r = run::eval(&run_dir)?;
     let mut out = format!("{} (step {})\n", r.checkpoint.display(), r.step);
     out += "sigma(W_bar) of every discriminator layer (exact, Fig. 9):\n";
     for (name, s) in &r.sigmas {
         out += &format!("{name} {s:.6}\n");
     }
-    out += "Inception score and FID: not implemented yet\n";
+    let reference = match (a.fid_stats, a.ref_dataset) {
+        (Some(path), _) => Some(Reference::Stats(path)),
+        (None, Some(kind)) => {
+            let size = (kind == DatasetKind::Folder)
+                .then(|| RunConfig::load(&run_dir).map(|c| c.image_size()))
+                .transpose()?;
+            let split = a.ref_split.unwrap_or_else(|| {
+                match kind {
+                    DatasetKind::Cifar10 => "train",
+                    DatasetKind::Stl10 => "unlabeled",
+                    _ => "all",
+                }
+                .to_string()
+            });
+            Some(Reference::Dataset {
+                dataset: Dataset::from_parts(kind, a.ref_data_dir, size)?,
+                split,
+                n_real: a.n_real,
+                save: a.save_ref_stats,
+            })
+        }
+        (None, None) => None,
+    };
+    let request = EvalRequest {
+        required: a.inception_weights.is_some() || reference.is_some(),
+        weights: a
+            .inception_weights
+            .unwrap_or_else(|| PathBuf::from(inception::WEIGHTS_NAME)),
+        reference,
+        n_fake: a.n_fake,
+        splits: a.splits,
+        batch: a.batch,
+        seed: a.seed,
+    };
+    match evaluate(&run_dir, &request)? {
+        MetricsReport::Skipped(why) => out += &format!("Inception score and FID: skipped: {why}\n"),
+        MetricsReport::Done {
+            is,
+            splits,
+            fake,
+            fid,
+        } => {
+            out += &format!(
+                "Inception score {:.4} ± {:.4} ({splits} splits; {})\n",
+                is.mean,
+                is.std,
+                fake.describe()
+            );
+            if let Some((f, real)) = fid {
+                let fallback = if f.offset_used {
+                    "; 1e-6 I added to both covariances"
+                } else {
+                    ""
+                };
+                out += &format!(
+                    "FID {:.4} (fake: {}; real: {real}{fallback})\n",
+                    f.value,
+                    fake.describe()
+                );
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -304,7 +413,7 @@ fn main() -> ExitCode {
                 seed,
             },
         ),
-        Command::Eval { run_dir } => eval(run_dir),
+        Command::Eval { run_dir, metrics } => eval(run_dir, metrics),
         Command::Plot { run_dir } => sngan::plot::plot_run(&run_dir)
             .map(|paths| {
                 paths
