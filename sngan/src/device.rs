@@ -2,7 +2,7 @@
 
 use dfdx::shapes::{Rank0, Shape};
 use dfdx::tensor::{Cpu, Tape, Tensor, TensorToArray};
-use dfdx::tensor_ops::{Device, TryConv2D, TryConvTrans2D};
+use dfdx::tensor_ops::Device;
 
 /// The device the crate's binaries and examples train on: `Cuda` with the `cuda` feature,
 /// `Cpu` otherwise.
@@ -20,9 +20,9 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// A device that can run the project's convolutions (f32, NCHW, square kernels, no dilation,
 /// one group).
 ///
-/// This is the seam the CPU-speed work replaces: today both methods call dfdx's kernels
-/// (un-gated for stable Rust by `xtask`); a device-specific implementation only has to keep the
-/// signatures. Filters carry no tape: callers merge a traced filter's tape into the image's
+/// On `Cpu` both methods run the project's kernels (`sngan::kernels`, private: whole-batch im2col,
+/// parallel over image chunks, deterministic); on `Cuda` dfdx's (un-gated for stable Rust by
+/// `xtask`). dfdx's CPU kernels stay available as [`reference`]. Filters carry no tape: callers merge a traced filter's tape into the image's
 /// before the call (see [`crate::layers`]).
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
@@ -53,6 +53,7 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     ) -> Result<Dyn4<Self, T>, Self::Err>;
 }
 
+#[cfg(feature = "cuda")]
 macro_rules! dfdx_conv_device {
     ($dev:ty) => {
         impl ConvDevice for $dev {
@@ -66,6 +67,7 @@ macro_rules! dfdx_conv_device {
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
+                use dfdx::tensor_ops::TryConv2D;
                 (x, w).try_conv2d(stride, padding, 1usize, 1usize)
             }
 
@@ -75,13 +77,75 @@ macro_rules! dfdx_conv_device {
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
+                use dfdx::tensor_ops::TryConvTrans2D;
                 (x, w).try_convtrans2d(stride, padding, 1usize, 1usize)
             }
         }
     };
 }
 
-dfdx_conv_device!(Cpu);
+impl ConvDevice for Cpu {
+    fn into_error(e: Self::Err) -> crate::Error {
+        e.into()
+    }
+
+    /// The project's kernels (`sngan::kernels`, private); [`reference::conv2d`] is dfdx's.
+    fn conv2d<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        crate::kernels::conv2d(x, w, stride, padding)
+    }
+
+    /// The project's kernels (`sngan::kernels`, private); [`reference::conv_transpose2d`] is dfdx's.
+    fn conv_transpose2d<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        crate::kernels::conv_transpose2d(x, w, stride, padding)
+    }
+}
+
+/// dfdx 0.13's own CPU convolutions, with the signatures of [`ConvDevice`]: the reference the
+/// project's kernels are tested against (`tests/conv_kernels.rs`), and the baseline of the
+/// `conv_kernels` benchmark.
+pub mod reference {
+    use super::Dyn4;
+    use dfdx::tensor::{Cpu, CpuError, NoneTape, Tape};
+    use dfdx::tensor_ops::{TryConv2D, TryConvTrans2D};
+
+    /// dfdx's `conv2d` (see [`ConvDevice::conv2d`](super::ConvDevice::conv2d)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn conv2d<T: Tape<f32, Cpu>>(
+        x: Dyn4<Cpu, T>,
+        w: Dyn4<Cpu, NoneTape>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Cpu, T>, CpuError> {
+        (x, w).try_conv2d(stride, padding, 1usize, 1usize)
+    }
+
+    /// dfdx's `convtrans2d` (see
+    /// [`ConvDevice::conv_transpose2d`](super::ConvDevice::conv_transpose2d)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn conv_transpose2d<T: Tape<f32, Cpu>>(
+        x: Dyn4<Cpu, T>,
+        w: Dyn4<Cpu, NoneTape>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Cpu, T>, CpuError> {
+        (x, w).try_convtrans2d(stride, padding, 1usize, 1usize)
+    }
+}
+
 #[cfg(feature = "cuda")]
 dfdx_conv_device!(dfdx::tensor::Cuda);
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod datasets;
 pub mod device;
+mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod nets;

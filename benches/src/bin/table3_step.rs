@@ -12,7 +12,8 @@
 //! computes D's weight gradients in the G step (PyTorch skips them with requires_grad = False),
 //! and D(real), D(fake) are two 64-image forwards (PyTorch's default is one 128-image forward).
 //!
-//! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]`
+//! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
+//! [--only d_sn|d_plain|g]`
 
 use std::time::Instant;
 
@@ -58,6 +59,13 @@ fn main() -> Result<(), sngan::Error> {
     };
     let (steps, warmup) = (arg("--steps", 3), arg("--warmup", 1));
     let json = args.iter().any(|a| a == "--json");
+    // `--only d_sn|d_plain|g`: run just that step (for profiling one step at a time).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runs = |cfg: &str| only.as_deref().is_none_or(|o| o == cfg);
 
     let dev = Cpu::seed_from_u64(0);
     let real: Image<32, Cpu, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
@@ -68,15 +76,21 @@ fn main() -> Result<(), sngan::Error> {
     for i in 0..warmup + steps {
         // Interleaved, so that machine noise hits both alike.
         let a = secs(|| {
-            sn.discriminator_update(real.clone()).expect("D step (SN)");
+            if runs("d_sn") {
+                sn.discriminator_update(real.clone()).expect("D step (SN)");
+            }
         });
         let b = secs(|| {
-            plain
-                .discriminator_update(real.clone())
-                .expect("D step (plain)");
+            if runs("d_plain") {
+                plain
+                    .discriminator_update(real.clone())
+                    .expect("D step (plain)");
+            }
         });
         let c = secs(|| {
-            sn.generator_update().expect("G step");
+            if runs("g") {
+                sn.generator_update().expect("G step");
+            }
         });
         if i >= warmup {
             d_sn.push(a);
