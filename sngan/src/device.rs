@@ -1,6 +1,6 @@
 //! The device alias and the one seam through which every convolution runs.
 
-use dfdx::shapes::{Rank0, Shape};
+use dfdx::shapes::{HasShape, Rank0, Shape};
 use dfdx::tensor::{Cpu, Tape, Tensor, TensorToArray};
 use dfdx::tensor_ops::Device;
 
@@ -28,29 +28,64 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
     fn into_error(e: Self::Err) -> crate::Error;
 
-    /// `y = conv2d(x, w)`: x (B, C_in, H, W), w (C_out, C_in, K, K) →
-    /// (B, C_out, (H + 2P − K)/S + 1, (W + 2P − K)/S + 1).
+    /// `y = conv2d(x, w) + b`: x (B, C_in, H, W), w (C_out, C_in, K, K), b (C_out) →
+    /// (B, C_out, (H + 2P − K)/S + 1, (W + 2P − K)/S + 1). The bias is a parameter (a leaf):
+    /// its gradient is recorded under its id.
     ///
     /// # Errors
     /// The device's allocation error.
     fn conv2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err>;
 
-    /// `y = conv_transpose2d(x, w)`: x (B, C_in, H, W), w (C_in, C_out, K, K) →
-    /// (B, C_out, (H − 1)·S − 2P + K, …).
+    /// `y = conv_transpose2d(x, w) + b`: x (B, C_in, H, W), w (C_in, C_out, K, K), b (C_out) →
+    /// (B, C_out, (H − 1)·S − 2P + K, …). The bias as in [`ConvDevice::conv2d`].
     ///
     /// # Errors
     /// The device's allocation error.
     fn conv_transpose2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err>;
+
+    /// Leaky ReLU, `x` where `x > 0`, `slope · x` elsewhere (`slope = 0`: ReLU). The default is
+    /// dfdx's `relu` for `slope = 0` and its `prelu` otherwise. At exactly 0 the derivative is
+    /// `slope` on `Cpu` (PyTorch's convention, and dfdx's `relu`'s), 1 in dfdx's `prelu`.
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    fn leaky_relu<S: Shape, T: Tape<f32, Self>>(
+        x: Tensor<S, f32, Self, T>,
+        slope: f32,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        use dfdx::tensor_ops::TryPReLU;
+        if slope == 0.0 {
+            x.try_relu()
+        } else {
+            x.try_prelu(slope)
+        }
+    }
+}
+
+/// `y + b` with b broadcast over batch and space, b's gradient recorded under its id.
+fn add_bias<D: Device<f32>, T: Tape<f32, D>>(
+    y: Dyn4<D, T>,
+    b: &Tensor<(usize,), f32, D>,
+) -> Result<Dyn4<D, T>, D::Err> {
+    use dfdx::tensor_ops::{BroadcastTo, TryAdd};
+    let shape = *y.shape();
+    let b = b
+        .clone()
+        .retaped::<T>()
+        .try_broadcast_like::<_, dfdx::shapes::Axes3<0, 2, 3>>(&shape)?;
+    y.try_add(b)
 }
 
 #[cfg(feature = "cuda")]
@@ -64,21 +99,23 @@ macro_rules! dfdx_conv_device {
             fn conv2d<T: Tape<f32, Self>>(
                 x: Dyn4<Self, T>,
                 w: Tensor<(usize, usize, usize, usize), f32, Self>,
+                b: &Tensor<(usize,), f32, Self>,
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
                 use dfdx::tensor_ops::TryConv2D;
-                (x, w).try_conv2d(stride, padding, 1usize, 1usize)
+                add_bias((x, w).try_conv2d(stride, padding, 1usize, 1usize)?, b)
             }
 
             fn conv_transpose2d<T: Tape<f32, Self>>(
                 x: Dyn4<Self, T>,
                 w: Tensor<(usize, usize, usize, usize), f32, Self>,
+                b: &Tensor<(usize,), f32, Self>,
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
                 use dfdx::tensor_ops::TryConvTrans2D;
-                (x, w).try_convtrans2d(stride, padding, 1usize, 1usize)
+                add_bias((x, w).try_convtrans2d(stride, padding, 1usize, 1usize)?, b)
             }
         }
     };
@@ -93,20 +130,35 @@ impl ConvDevice for Cpu {
     fn conv2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err> {
-        crate::kernels::conv2d(x, w, stride, padding)
+        crate::kernels::conv2d(x, w, b, stride, padding)
     }
 
     /// The project's kernels (`sngan::kernels`, private); [`reference::conv_transpose2d`] is dfdx's.
     fn conv_transpose2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err> {
-        crate::kernels::conv_transpose2d(x, w, stride, padding)
+        crate::kernels::conv_transpose2d(x, w, b, stride, padding)
+    }
+
+    /// The project's parallel kernel for `slope ≥ 0`, dfdx's `prelu` otherwise.
+    fn leaky_relu<S: Shape, T: Tape<f32, Self>>(
+        x: Tensor<S, f32, Self, T>,
+        slope: f32,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        if slope >= 0.0 {
+            crate::kernels::leaky_relu(x, slope)
+        } else {
+            use dfdx::tensor_ops::TryPReLU;
+            x.try_prelu(slope)
+        }
     }
 }
 
@@ -115,7 +167,7 @@ impl ConvDevice for Cpu {
 /// `conv_kernels` benchmark.
 pub mod reference {
     use super::Dyn4;
-    use dfdx::tensor::{Cpu, CpuError, NoneTape, Tape};
+    use dfdx::tensor::{Cpu, CpuError, NoneTape, Tape, Tensor};
     use dfdx::tensor_ops::{TryConv2D, TryConvTrans2D};
 
     /// dfdx's `conv2d` (see [`ConvDevice::conv2d`](super::ConvDevice::conv2d)).
@@ -125,10 +177,11 @@ pub mod reference {
     pub fn conv2d<T: Tape<f32, Cpu>>(
         x: Dyn4<Cpu, T>,
         w: Dyn4<Cpu, NoneTape>,
+        b: &Tensor<(usize,), f32, Cpu>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Cpu, T>, CpuError> {
-        (x, w).try_conv2d(stride, padding, 1usize, 1usize)
+        super::add_bias((x, w).try_conv2d(stride, padding, 1usize, 1usize)?, b)
     }
 
     /// dfdx's `convtrans2d` (see
@@ -139,15 +192,43 @@ pub mod reference {
     pub fn conv_transpose2d<T: Tape<f32, Cpu>>(
         x: Dyn4<Cpu, T>,
         w: Dyn4<Cpu, NoneTape>,
+        b: &Tensor<(usize,), f32, Cpu>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Cpu, T>, CpuError> {
-        (x, w).try_convtrans2d(stride, padding, 1usize, 1usize)
+        super::add_bias((x, w).try_convtrans2d(stride, padding, 1usize, 1usize)?, b)
+    }
+
+    /// dfdx's `relu` (`slope = 0`) or `prelu` (see
+    /// [`ConvDevice::leaky_relu`](super::ConvDevice::leaky_relu)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn leaky_relu<S: dfdx::shapes::Shape, T: Tape<f32, Cpu>>(
+        x: dfdx::tensor::Tensor<S, f32, Cpu, T>,
+        slope: f32,
+    ) -> Result<dfdx::tensor::Tensor<S, f32, Cpu, T>, CpuError> {
+        use dfdx::tensor_ops::TryPReLU;
+        if slope == 0.0 {
+            x.try_relu()
+        } else {
+            x.try_prelu(slope)
+        }
     }
 }
 
 #[cfg(feature = "cuda")]
 dfdx_conv_device!(dfdx::tensor::Cuda);
+
+/// Runs `f` with the weight and bias gradients of the CPU convolutions it creates switched
+/// off: their backward passes compute only the input gradient, and the weights' gradients
+/// stay zero. For the generator update, which trains G only and needs D's input gradients, not
+/// its weight gradients (PyTorch's `requires_grad = False` on D's parameters). The setting is
+/// per thread, read when each convolution is created, and restored when `f` returns or
+/// panics. Other devices and ops are unaffected.
+pub fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
+    crate::kernels::without_weight_gradients(f)
+}
 
 /// Dimensions of a shape as a `Vec` (for messages and tests).
 pub fn dims<S: Shape>(s: &S) -> Vec<usize> {

@@ -371,7 +371,13 @@ fn dispatch(
     task: Task<'_>,
 ) -> Result<Outcome, Error> {
     match device {
-        DeviceKind::Cpu => dispatch_on(Cpu::seed_from_u64(config.seed), config, run_dir, task),
+        DeviceKind::Cpu => {
+            let dev = Cpu::seed_from_u64(config.seed);
+            // dfdx's allocation cache: training reallocates the same tensor sizes every step;
+            // reusing them cut page faults about 10× (shared/perf/cpu-conv.md).
+            dev.enable_cache();
+            dispatch_on(dev, config, run_dir, task)
+        }
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => {
             let dev = dfdx::tensor::Cuda::try_seed_from_u64(config.seed)?;

@@ -13,7 +13,7 @@
 //! and D(real), D(fake) are two 64-image forwards (PyTorch's default is one 128-image forward).
 //!
 //! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
-//! [--only d_sn|d_plain|g]`
+//! [--only d_sn|d_plain|g] [--no-cache]`
 
 use std::time::Instant;
 
@@ -69,8 +69,16 @@ fn main() -> Result<(), sngan::Error> {
 
     let dev = Cpu::seed_from_u64(0);
     let real: Image<32, Cpu, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
-    let mut sn = Sn::new(Cpu::seed_from_u64(1), options())?;
-    let mut plain = Plain::new(Cpu::seed_from_u64(1), options())?;
+    // As `sngan train` does (run.rs): dfdx's allocation cache on. `--no-cache` turns it off.
+    let cached = |seed| {
+        let d = Cpu::seed_from_u64(seed);
+        if !args.iter().any(|a| a == "--no-cache") {
+            d.enable_cache();
+        }
+        d
+    };
+    let mut sn = Sn::new(cached(1), options())?;
+    let mut plain = Plain::new(cached(1), options())?;
 
     let (mut d_sn, mut d_plain, mut g_sn) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..warmup + steps {

@@ -418,17 +418,21 @@ pub(crate) fn transposed_forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T
 }
 
 /// The backward pass of [`transposed_forward`]: adds ∂L/∂x = conv(∂y, w) into `gx` and
-/// ∂L/∂W into `gw`.
+/// ∂L/∂W into `gw`, each only when given (`x` is read only for `gw`).
 pub(crate) fn transposed_backward<T: Elem>(
     g: &Geom,
     x: &[T],
     w: &[T],
     gy: &[T],
-    gx: &mut [T],
-    gw: &mut [T],
+    gx: Option<&mut [T]>,
+    gw: Option<&mut [T]>,
 ) {
-    forward(g, gy, w, gx, true);
-    backward(g, gy, &[], x, None, Some(gw));
+    if let Some(gx) = gx {
+        forward(g, gy, w, gx, true);
+    }
+    if let Some(gw) = gw {
+        backward(g, gy, &[], x, None, Some(gw));
+    }
 }
 
 #[cfg(test)]
@@ -588,7 +592,7 @@ mod tests {
                 dot(&y, &z)
             };
             let (mut gx, mut gw) = (vec![0.0; g.y_len()], vec![0.0; g.w_len()]);
-            transposed_backward(&g, &x, &w, &z, &mut gx, &mut gw);
+            transposed_backward(&g, &x, &w, &z, Some(&mut gx), Some(&mut gw));
             for i in 0..x.len() {
                 let (mut xp, mut xm) = (x.clone(), x.clone());
                 xp[i] += H;
