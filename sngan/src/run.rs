@@ -371,13 +371,10 @@ fn dispatch(
     task: Task<'_>,
 ) -> Result<Outcome, Error> {
     match device {
-        DeviceKind::Cpu => {
-            let dev = Cpu::seed_from_u64(config.seed);
-            // dfdx's allocation cache: training reallocates the same tensor sizes every step;
-            // reusing them cut page faults about 10× (shared/perf/cpu-conv.md).
-            dev.enable_cache();
-            dispatch_on(dev, config, run_dir, task)
-        }
+        // dfdx's allocation cache stays off: measured with the project's kernels (table3_step
+        // --cache, 2 cores) it saved ≈ 5% CPU time and 30% of page faults but raised peak
+        // memory from 0.85 GB to 2.1 GB, above PyTorch's 1.2 GB for the same steps.
+        DeviceKind::Cpu => dispatch_on(Cpu::seed_from_u64(config.seed), config, run_dir, task),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => {
             let dev = dfdx::tensor::Cuda::try_seed_from_u64(config.seed)?;

@@ -8,12 +8,12 @@
 //! - G step: power iteration in D, 128 samples through G and the SN discriminator,
 //!   −mean D(G(z)), backward, Adam on G.
 //!
-//! Differences from the PyTorch side, both in PyTorch's favour: dfdx's convolution backward also
-//! computes D's weight gradients in the G step (PyTorch skips them with requires_grad = False),
-//! and D(real), D(fake) are two 64-image forwards (PyTorch's default is one 128-image forward).
+//! Difference from the PyTorch side: D(real), D(fake) are two 64-image forwards (PyTorch's
+//! default is one 128-image forward). As in PyTorch, the G step computes no weight gradients
+//! in D's convolutions (`sngan::device::without_weight_gradients`).
 //!
 //! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
-//! [--only d_sn|d_plain|g] [--no-cache]`
+//! [--only d_sn|d_plain|g] [--cache]`
 
 use std::time::Instant;
 
@@ -69,10 +69,10 @@ fn main() -> Result<(), sngan::Error> {
 
     let dev = Cpu::seed_from_u64(0);
     let real: Image<32, Cpu, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
-    // As `sngan train` does (run.rs): dfdx's allocation cache on. `--no-cache` turns it off.
+    // `--cache`: dfdx's allocation cache on (`sngan train` leaves it off, see run.rs).
     let cached = |seed| {
         let d = Cpu::seed_from_u64(seed);
-        if !args.iter().any(|a| a == "--no-cache") {
+        if args.iter().any(|a| a == "--cache") {
             d.enable_cache();
         }
         d
@@ -119,7 +119,7 @@ fn main() -> Result<(), sngan::Error> {
             ("g", g, &g_sn),
         ] {
             println!(
-                "{{\"bench\": \"table3_step\", \"impl\": \"sngan-dfdx\", \"config\": \"{cfg}\", \"median_s\": {med:.4}, \"times_s\": {times:?}, \"threads\": {threads}}}"
+                "{{\"bench\": \"table3_step\", \"impl\": \"sngan\", \"config\": \"{cfg}\", \"median_s\": {med:.4}, \"times_s\": {times:?}, \"threads\": {threads}}}"
             );
         }
     } else {
