@@ -20,10 +20,12 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// A device that can run the project's convolutions (f32, NCHW, square kernels, no dilation,
 /// one group).
 ///
-/// On `Cpu` both methods run the project's kernels (`sngan::kernels`, private: whole-batch im2col,
-/// parallel over image chunks, deterministic); on `Cuda` dfdx's (un-gated for stable Rust by
-/// `xtask`). dfdx's CPU kernels stay available as [`reference`]. Filters carry no tape: callers merge a traced filter's tape into the image's
-/// before the call (see [`crate::layers`]).
+/// On `Cpu` the convolutions and [`ConvDevice::leaky_relu`] run the project's kernels (the
+/// private `kernels` module: whole-batch im2col, parallel over image chunks, bias fused,
+/// deterministic); on `Cuda` dfdx's (un-gated for stable Rust by `xtask`). dfdx's CPU kernels
+/// stay available as [`mod@reference`]. Filters and biases carry no tape: callers merge a
+/// traced filter's tape into the image's before the call (see [`crate::layers`]); a bias is a
+/// leaf whose gradient is recorded under its id.
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
     fn into_error(e: Self::Err) -> crate::Error;
@@ -126,7 +128,7 @@ impl ConvDevice for Cpu {
         e.into()
     }
 
-    /// The project's kernels (`sngan::kernels`, private); [`reference::conv2d`] is dfdx's.
+    /// The project's kernels; [`reference::conv2d`] is dfdx's.
     fn conv2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
@@ -137,7 +139,7 @@ impl ConvDevice for Cpu {
         crate::kernels::conv2d(x, w, b, stride, padding)
     }
 
-    /// The project's kernels (`sngan::kernels`, private); [`reference::conv_transpose2d`] is dfdx's.
+    /// The project's kernels; [`reference::conv_transpose2d`] is dfdx's.
     fn conv_transpose2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,

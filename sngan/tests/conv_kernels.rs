@@ -20,6 +20,9 @@ type Conv = fn(
     usize,
 ) -> Result<Dyn4<Cpu, OwnedTape<f32, Cpu>>, CpuError>;
 
+type Taped1 = Tensor<(usize,), f32, Cpu, OwnedTape<f32, Cpu>>;
+type LeakyRelu = fn(Taped1, f32) -> Result<Taped1, CpuError>;
+
 /// y, ∂x, ∂W, ∂b of L = Σ y ⊙ r for a fixed random r and a random bias b.
 fn run(
     conv: Conv,
@@ -179,8 +182,7 @@ proptest! {
         }
         let x = dev.tensor_from_vec(xv, (n,));
         let r: Tensor<(usize,), f32, Cpu> = dev.sample_normal_like(&(n,));
-        let run = |f: fn(Tensor<(usize,), f32, Cpu, OwnedTape<f32, Cpu>>, f32)
-            -> Result<Tensor<(usize,), f32, Cpu, OwnedTape<f32, Cpu>>, CpuError>| {
+        let run = |f: LeakyRelu| {
             let y = f(x.leaky_trace(), slope).expect("leaky relu");
             let yv = y.as_vec();
             let g = (y * r.clone()).sum::<Rank0, _>().backward();
