@@ -1,8 +1,8 @@
 //! The device alias and the one seam through which every convolution runs.
 
-use dfdx::shapes::{Rank0, Shape};
+use dfdx::shapes::{HasShape, Rank0, Shape};
 use dfdx::tensor::{Cpu, Tape, Tensor, TensorToArray};
-use dfdx::tensor_ops::{Device, TryConv2D, TryConvTrans2D};
+use dfdx::tensor_ops::Device;
 
 /// The device the crate's binaries and examples train on: `Cuda` with the `cuda` feature,
 /// `Cpu` otherwise.
@@ -20,39 +20,77 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// A device that can run the project's convolutions (f32, NCHW, square kernels, no dilation,
 /// one group).
 ///
-/// This is the seam the CPU-speed work replaces: today both methods call dfdx's kernels
-/// (un-gated for stable Rust by `xtask`); a device-specific implementation only has to keep the
-/// signatures. Filters carry no tape: callers merge a traced filter's tape into the image's
-/// before the call (see [`crate::layers`]).
+/// On `Cpu` the convolutions and [`ConvDevice::leaky_relu`] run the project's kernels (the
+/// private `kernels` module: whole-batch im2col, parallel over image chunks, bias fused,
+/// deterministic); on `Cuda` dfdx's (un-gated for stable Rust by `xtask`). dfdx's CPU kernels
+/// stay available as [`mod@reference`]. Filters and biases carry no tape: callers merge a
+/// traced filter's tape into the image's before the call (see [`crate::layers`]); a bias is a
+/// leaf whose gradient is recorded under its id.
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
     fn into_error(e: Self::Err) -> crate::Error;
 
-    /// `y = conv2d(x, w)`: x (B, C_in, H, W), w (C_out, C_in, K, K) →
-    /// (B, C_out, (H + 2P − K)/S + 1, (W + 2P − K)/S + 1).
+    /// `y = conv2d(x, w) + b`: x (B, C_in, H, W), w (C_out, C_in, K, K), b (C_out) →
+    /// (B, C_out, (H + 2P − K)/S + 1, (W + 2P − K)/S + 1). The bias is a parameter (a leaf):
+    /// its gradient is recorded under its id.
     ///
     /// # Errors
     /// The device's allocation error.
     fn conv2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err>;
 
-    /// `y = conv_transpose2d(x, w)`: x (B, C_in, H, W), w (C_in, C_out, K, K) →
-    /// (B, C_out, (H − 1)·S − 2P + K, …).
+    /// `y = conv_transpose2d(x, w) + b`: x (B, C_in, H, W), w (C_in, C_out, K, K), b (C_out) →
+    /// (B, C_out, (H − 1)·S − 2P + K, …). The bias as in [`ConvDevice::conv2d`].
     ///
     /// # Errors
     /// The device's allocation error.
     fn conv_transpose2d<T: Tape<f32, Self>>(
         x: Dyn4<Self, T>,
         w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err>;
+
+    /// Leaky ReLU, `x` where `x > 0`, `slope · x` elsewhere (`slope = 0`: ReLU). The default is
+    /// dfdx's `relu` for `slope = 0` and its `prelu` otherwise. At exactly 0 the derivative is
+    /// `slope` on `Cpu` (PyTorch's convention, and dfdx's `relu`'s), 1 in dfdx's `prelu`.
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    fn leaky_relu<S: Shape, T: Tape<f32, Self>>(
+        x: Tensor<S, f32, Self, T>,
+        slope: f32,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        use dfdx::tensor_ops::TryPReLU;
+        if slope == 0.0 {
+            x.try_relu()
+        } else {
+            x.try_prelu(slope)
+        }
+    }
 }
 
+/// `y + b` with b broadcast over batch and space, b's gradient recorded under its id.
+fn add_bias<D: Device<f32>, T: Tape<f32, D>>(
+    y: Dyn4<D, T>,
+    b: &Tensor<(usize,), f32, D>,
+) -> Result<Dyn4<D, T>, D::Err> {
+    use dfdx::tensor_ops::{BroadcastTo, TryAdd};
+    let shape = *y.shape();
+    let b = b
+        .clone()
+        .retaped::<T>()
+        .try_broadcast_like::<_, dfdx::shapes::Axes3<0, 2, 3>>(&shape)?;
+    y.try_add(b)
+}
+
+#[cfg(feature = "cuda")]
 macro_rules! dfdx_conv_device {
     ($dev:ty) => {
         impl ConvDevice for $dev {
@@ -63,27 +101,136 @@ macro_rules! dfdx_conv_device {
             fn conv2d<T: Tape<f32, Self>>(
                 x: Dyn4<Self, T>,
                 w: Tensor<(usize, usize, usize, usize), f32, Self>,
+                b: &Tensor<(usize,), f32, Self>,
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
-                (x, w).try_conv2d(stride, padding, 1usize, 1usize)
+                use dfdx::tensor_ops::TryConv2D;
+                add_bias((x, w).try_conv2d(stride, padding, 1usize, 1usize)?, b)
             }
 
             fn conv_transpose2d<T: Tape<f32, Self>>(
                 x: Dyn4<Self, T>,
                 w: Tensor<(usize, usize, usize, usize), f32, Self>,
+                b: &Tensor<(usize,), f32, Self>,
                 stride: usize,
                 padding: usize,
             ) -> Result<Dyn4<Self, T>, Self::Err> {
-                (x, w).try_convtrans2d(stride, padding, 1usize, 1usize)
+                use dfdx::tensor_ops::TryConvTrans2D;
+                add_bias((x, w).try_convtrans2d(stride, padding, 1usize, 1usize)?, b)
             }
         }
     };
 }
 
-dfdx_conv_device!(Cpu);
+impl ConvDevice for Cpu {
+    fn into_error(e: Self::Err) -> crate::Error {
+        e.into()
+    }
+
+    /// The project's kernels; [`reference::conv2d`] is dfdx's.
+    fn conv2d<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        crate::kernels::conv2d(x, w, b, stride, padding)
+    }
+
+    /// The project's kernels; [`reference::conv_transpose2d`] is dfdx's.
+    fn conv_transpose2d<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        crate::kernels::conv_transpose2d(x, w, b, stride, padding)
+    }
+
+    /// The project's parallel kernel for `slope ≥ 0`, dfdx's `prelu` otherwise.
+    fn leaky_relu<S: Shape, T: Tape<f32, Self>>(
+        x: Tensor<S, f32, Self, T>,
+        slope: f32,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        if slope >= 0.0 {
+            crate::kernels::leaky_relu(x, slope)
+        } else {
+            use dfdx::tensor_ops::TryPReLU;
+            x.try_prelu(slope)
+        }
+    }
+}
+
+/// dfdx 0.13's own CPU convolutions, with the signatures of [`ConvDevice`]: the reference the
+/// project's kernels are tested against (`tests/conv_kernels.rs`), and the baseline of the
+/// `conv_kernels` benchmark.
+pub mod reference {
+    use super::Dyn4;
+    use dfdx::tensor::{Cpu, CpuError, NoneTape, Tape, Tensor};
+    use dfdx::tensor_ops::{TryConv2D, TryConvTrans2D};
+
+    /// dfdx's `conv2d` (see [`ConvDevice::conv2d`](super::ConvDevice::conv2d)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn conv2d<T: Tape<f32, Cpu>>(
+        x: Dyn4<Cpu, T>,
+        w: Dyn4<Cpu, NoneTape>,
+        b: &Tensor<(usize,), f32, Cpu>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Cpu, T>, CpuError> {
+        super::add_bias((x, w).try_conv2d(stride, padding, 1usize, 1usize)?, b)
+    }
+
+    /// dfdx's `convtrans2d` (see
+    /// [`ConvDevice::conv_transpose2d`](super::ConvDevice::conv_transpose2d)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn conv_transpose2d<T: Tape<f32, Cpu>>(
+        x: Dyn4<Cpu, T>,
+        w: Dyn4<Cpu, NoneTape>,
+        b: &Tensor<(usize,), f32, Cpu>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Dyn4<Cpu, T>, CpuError> {
+        super::add_bias((x, w).try_convtrans2d(stride, padding, 1usize, 1usize)?, b)
+    }
+
+    /// dfdx's `relu` (`slope = 0`) or `prelu` (see
+    /// [`ConvDevice::leaky_relu`](super::ConvDevice::leaky_relu)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn leaky_relu<S: dfdx::shapes::Shape, T: Tape<f32, Cpu>>(
+        x: dfdx::tensor::Tensor<S, f32, Cpu, T>,
+        slope: f32,
+    ) -> Result<dfdx::tensor::Tensor<S, f32, Cpu, T>, CpuError> {
+        use dfdx::tensor_ops::TryPReLU;
+        if slope == 0.0 {
+            x.try_relu()
+        } else {
+            x.try_prelu(slope)
+        }
+    }
+}
+
 #[cfg(feature = "cuda")]
 dfdx_conv_device!(dfdx::tensor::Cuda);
+
+/// Runs `f` with the weight and bias gradients of the CPU convolutions it creates switched
+/// off: their backward passes compute only the input gradient, and the weights' gradients
+/// stay zero. For the generator update, which trains G only and needs D's input gradients, not
+/// its weight gradients (PyTorch's `requires_grad = False` on D's parameters). The setting is
+/// per thread, read when each convolution is created, and restored when `f` returns or
+/// panics. Other devices and ops are unaffected.
+pub fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
+    crate::kernels::without_weight_gradients(f)
+}
 
 /// Dimensions of a shape as a `Vec` (for messages and tests).
 pub fn dims<S: Shape>(s: &S) -> Vec<usize> {

@@ -241,18 +241,6 @@ pub struct Conv2d<
     pub bias: Tensor<Rank1<O>, E, D>,
 }
 
-/// Adds a per-channel bias to an NCHW batch.
-fn add_bias<const C: usize, const H: usize, const W: usize, D: Device<f32>, T: Tape<f32, D>>(
-    y: Tensor<(usize, Const<C>, Const<H>, Const<W>), f32, D, T>,
-    bias: &Tensor<Rank1<C>, f32, D>,
-) -> Result<Tensor<(usize, Const<C>, Const<H>, Const<W>), f32, D, T>, D::Err> {
-    let shape = *y.shape();
-    let b = bias
-        .retaped::<T>()
-        .try_broadcast_like::<_, Axes3<0, 2, 3>>(&shape)?;
-    y.try_add(b)
-}
-
 impl<const I: usize, const O: usize, const K: usize, const S: usize, const P: usize, D>
     Conv2d<I, O, K, S, P, f32, D>
 where
@@ -276,9 +264,9 @@ where
             .put_tape(xtape.merge(wtape))
             .try_reshape_like(&(batch, I, H, W))?;
         let w = w.try_reshape_like(&(O, I, K, K))?;
-        let y = D::conv2d(x, w, S, P)?;
-        let y = y.try_reshape_like(&(batch, Const::<O>, Const::<HO>, Const::<WO>))?;
-        add_bias(y, bias)
+        let b = bias.clone().try_reshape_like(&(O,))?;
+        let y = D::conv2d(x, w, &b, S, P)?;
+        y.try_reshape_like(&(batch, Const::<O>, Const::<HO>, Const::<WO>))
     }
 
     /// `y = conv(x, W) + b`; `HO × WO` must be `((H + 2P − K)/S + 1) × ((W + 2P − K)/S + 1)`
@@ -459,9 +447,9 @@ where
         let batch = x.shape().0;
         let x = x.try_reshape_like(&(batch, I, H, W))?;
         let w = self.weight.clone().try_reshape_like(&(I, O, K, K))?;
-        let y = D::conv_transpose2d(x, w, S, P)?;
-        let y = y.try_reshape_like(&(batch, Const::<O>, Const::<HO>, Const::<WO>))?;
-        add_bias(y, &self.bias)
+        let b = self.bias.clone().try_reshape_like(&(O,))?;
+        let y = D::conv_transpose2d(x, w, &b, S, P)?;
+        y.try_reshape_like(&(batch, Const::<O>, Const::<HO>, Const::<WO>))
     }
 }
 

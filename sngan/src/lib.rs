@@ -13,6 +13,7 @@ pub mod data;
 pub mod datasets;
 pub mod device;
 pub mod ema;
+mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

@@ -297,7 +297,10 @@ where
             .g
             .forward_train(z.traced(grads))
             .map_err(D::into_error)?;
-        let logits = self.d.forward(fake).map_err(D::into_error)?;
+        // Only G is trained here: D's convolutions skip their weight gradients.
+        let d = &self.d;
+        let logits =
+            crate::device::without_weight_gradients(|| d.forward(fake)).map_err(D::into_error)?;
         let loss = self.options.settings.loss.generator(logits);
         let value = loss.array();
         let mut grads = loss.backward();

@@ -8,11 +8,12 @@
 //! - G step: power iteration in D, 128 samples through G and the SN discriminator,
 //!   −mean D(G(z)), backward, Adam on G.
 //!
-//! Differences from the PyTorch side, both in PyTorch's favour: dfdx's convolution backward also
-//! computes D's weight gradients in the G step (PyTorch skips them with requires_grad = False),
-//! and D(real), D(fake) are two 64-image forwards (PyTorch's default is one 128-image forward).
+//! Difference from the PyTorch side: D(real), D(fake) are two 64-image forwards (PyTorch's
+//! default is one 128-image forward). As in PyTorch, the G step computes no weight gradients
+//! in D's convolutions (`sngan::device::without_weight_gradients`).
 //!
-//! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]`
+//! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
+//! [--only d_sn|d_plain|g] [--cache]`
 
 use std::time::Instant;
 
@@ -58,25 +59,46 @@ fn main() -> Result<(), sngan::Error> {
     };
     let (steps, warmup) = (arg("--steps", 3), arg("--warmup", 1));
     let json = args.iter().any(|a| a == "--json");
+    // `--only d_sn|d_plain|g`: run just that step (for profiling one step at a time).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runs = |cfg: &str| only.as_deref().is_none_or(|o| o == cfg);
 
     let dev = Cpu::seed_from_u64(0);
     let real: Image<32, Cpu, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
-    let mut sn = Sn::new(Cpu::seed_from_u64(1), options())?;
-    let mut plain = Plain::new(Cpu::seed_from_u64(1), options())?;
+    // `--cache`: dfdx's allocation cache on (`sngan train` leaves it off, see run.rs).
+    let cached = |seed| {
+        let d = Cpu::seed_from_u64(seed);
+        if args.iter().any(|a| a == "--cache") {
+            d.enable_cache();
+        }
+        d
+    };
+    let mut sn = Sn::new(cached(1), options())?;
+    let mut plain = Plain::new(cached(1), options())?;
 
     let (mut d_sn, mut d_plain, mut g_sn) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..warmup + steps {
         // Interleaved, so that machine noise hits both alike.
         let a = secs(|| {
-            sn.discriminator_update(real.clone()).expect("D step (SN)");
+            if runs("d_sn") {
+                sn.discriminator_update(real.clone()).expect("D step (SN)");
+            }
         });
         let b = secs(|| {
-            plain
-                .discriminator_update(real.clone())
-                .expect("D step (plain)");
+            if runs("d_plain") {
+                plain
+                    .discriminator_update(real.clone())
+                    .expect("D step (plain)");
+            }
         });
         let c = secs(|| {
-            sn.generator_update().expect("G step");
+            if runs("g") {
+                sn.generator_update().expect("G step");
+            }
         });
         if i >= warmup {
             d_sn.push(a);
@@ -97,7 +119,7 @@ fn main() -> Result<(), sngan::Error> {
             ("g", g, &g_sn),
         ] {
             println!(
-                "{{\"bench\": \"table3_step\", \"impl\": \"sngan-dfdx\", \"config\": \"{cfg}\", \"median_s\": {med:.4}, \"times_s\": {times:?}, \"threads\": {threads}}}"
+                "{{\"bench\": \"table3_step\", \"impl\": \"sngan\", \"config\": \"{cfg}\", \"median_s\": {med:.4}, \"times_s\": {times:?}, \"threads\": {threads}}}"
             );
         }
     } else {

@@ -112,13 +112,13 @@ macro_rules! std_cnn_discriminator {
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, T>;
                 let s = Self::SLOPE;
                 let h: T4<$d0, $m, D, T> = self.c0.forward(x)?;
-                let h: T4<$d1, { $m / 2 }, D, T> = self.c1.forward(h.try_prelu(s)?)?;
-                let h: T4<$d2, { $m / 2 }, D, T> = self.c2.forward(h.try_prelu(s)?)?;
-                let h: T4<$d3, { $m / 4 }, D, T> = self.c3.forward(h.try_prelu(s)?)?;
-                let h: T4<$d4, { $m / 4 }, D, T> = self.c4.forward(h.try_prelu(s)?)?;
-                let h: T4<$d5, { $m / 8 }, D, T> = self.c5.forward(h.try_prelu(s)?)?;
-                let h: T4<$d6, { $m / 8 }, D, T> = self.c6.forward(h.try_prelu(s)?)?;
-                let h = h.try_prelu(s)?;
+                let h: T4<$d1, { $m / 2 }, D, T> = self.c1.forward(D::leaky_relu(h, s)?)?;
+                let h: T4<$d2, { $m / 2 }, D, T> = self.c2.forward(D::leaky_relu(h, s)?)?;
+                let h: T4<$d3, { $m / 4 }, D, T> = self.c3.forward(D::leaky_relu(h, s)?)?;
+                let h: T4<$d4, { $m / 4 }, D, T> = self.c4.forward(D::leaky_relu(h, s)?)?;
+                let h: T4<$d5, { $m / 8 }, D, T> = self.c5.forward(D::leaky_relu(h, s)?)?;
+                let h: T4<$d6, { $m / 8 }, D, T> = self.c6.forward(D::leaky_relu(h, s)?)?;
+                let h = D::leaky_relu(h, s)?;
                 let batch = h.shape().0;
                 let flat = h.try_reshape_like(&(batch, Const::<{ $d6 * ($m / 8) * ($m / 8) }>))?;
                 self.l7.forward(flat)
@@ -303,11 +303,11 @@ macro_rules! std_cnn_generator {
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, OwnedTape<f32, D>>;
                 let h = Self::reshape_dense(h)?;
                 let h: T4<$c1, { $m / 4 }, D> = self.dc1.forward(h)?;
-                let h = self.bn1.try_forward_mut(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn1.try_forward_mut(h)?, 0.0)?;
                 let h: T4<$c2, { $m / 2 }, D> = self.dc2.forward(h)?;
-                let h = self.bn2.try_forward_mut(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn2.try_forward_mut(h)?, 0.0)?;
                 let h: T4<$c3, $m, D> = self.dc3.forward(h)?;
-                let h = self.bn3.try_forward_mut(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn3.try_forward_mut(h)?, 0.0)?;
                 let h: T4<3, $m, D> = self.c4.forward(h)?;
                 h.try_tanh()
             }
@@ -327,11 +327,11 @@ macro_rules! std_cnn_generator {
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, NoneTape>;
                 let h = Self::reshape_dense(h)?;
                 let h: T4<$c1, { $m / 4 }, D> = self.dc1.forward(h)?;
-                let h = self.bn1.try_forward(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn1.try_forward(h)?, 0.0)?;
                 let h: T4<$c2, { $m / 2 }, D> = self.dc2.forward(h)?;
-                let h = self.bn2.try_forward(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn2.try_forward(h)?, 0.0)?;
                 let h: T4<$c3, $m, D> = self.dc3.forward(h)?;
-                let h = self.bn3.try_forward(h)?.try_relu()?;
+                let h = D::leaky_relu(self.bn3.try_forward(h)?, 0.0)?;
                 let h: T4<3, $m, D> = self.c4.forward(h)?;
                 h.try_tanh()
             }

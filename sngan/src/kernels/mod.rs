@@ -1,0 +1,258 @@
+//! The project's own CPU convolution kernels, plugged into dfdx as differentiable ops.
+//!
+//! dfdx 0.13's CPU convolution walks the batch one image at a time with only its GEMMs
+//! parallel; these kernels (see [`conv`]) im2col a chunk of images at once, run a
+//! single-threaded GEMM per chunk and parallelize over chunks, and fuse the input- and
+//! weight-gradient passes. They are wired into dfdx's tape with its public API only: the op
+//! copies its operands to host slices, computes the output, and records a backward closure that
+//! reads ∂y from the tape's gradients and adds ∂x and ∂W into theirs.
+//!
+//! `unsafe` is confined to [`gemm`] (one call of `gemm::gemm` behind checked views).
+
+pub(crate) mod conv;
+#[allow(unsafe_code)]
+pub(crate) mod gemm;
+
+use dfdx::shapes::{HasShape, Shape};
+use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, Tensor, TensorFromVec};
+use dfdx::tensor_ops::ReshapeTo;
+
+use crate::device::Dyn4;
+use conv::Geom;
+use rayon::prelude::*;
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether convolutions created on this thread record weight and bias gradients.
+    static WEIGHT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
+}
+
+fn weight_gradients_on() -> bool {
+    WEIGHT_GRADIENTS.with(Cell::get)
+}
+
+/// Runs `f` with the weight and bias gradients of the CPU convolutions it creates switched off;
+/// see [`crate::device::without_weight_gradients`].
+pub(crate) fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            WEIGHT_GRADIENTS.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(WEIGHT_GRADIENTS.with(|c| c.replace(false)));
+    f()
+}
+
+/// The tensor's elements in row-major order (a copy: dfdx exposes no borrowed view). The
+/// tensor must be contiguous (callers use `try_contiguous`, free when it already is).
+fn host<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+    let mut v = vec![0.0; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
+
+/// The bias as a host vector of `o` elements.
+///
+/// # Panics
+/// If it has another length.
+fn host_bias<T>(bias: &Tensor<(usize,), f32, Cpu, T>, o: usize) -> Vec<f32> {
+    assert_eq!(
+        bias.shape().0,
+        o,
+        "bias has {} elements, the layer {o} channels",
+        bias.shape().0
+    );
+    host(bias)
+}
+
+/// Elements per parallel task of the elementwise kernels.
+const ELEMENTWISE_CHUNK: usize = 1 << 15;
+
+/// `y[·, o, ·] += b[o]` on an NCHW buffer with `plane` = H·W.
+fn add_bias(y: &mut [f32], b: &[f32], plane: usize) {
+    if plane == 0 {
+        return;
+    }
+    y.par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += b[i % b.len()]));
+}
+
+/// `gb[o] += Σ_{n, p} gy[n, o, p]`, summed per plane, then over the batch in order.
+fn bias_grad(gy: &[f32], gb: &mut [f32], plane: usize) {
+    let o = gb.len();
+    if plane == 0 || o == 0 {
+        return;
+    }
+    let sums: Vec<f32> = gy.par_chunks(plane).map(|p| p.iter().sum()).collect();
+    for (i, s) in sums.into_iter().enumerate() {
+        gb[i % o] += s;
+    }
+}
+
+/// Moves the gradient buffer of `$t` out of `$grads` (allocating a zero one if absent), so that
+/// the backward pass can hold several gradients at once through the public
+/// `get_or_alloc_mut`. A macro: the ghost tensors' trait cannot be named outside dfdx.
+macro_rules! take_grad {
+    ($grads:expr, $t:expr) => {
+        std::mem::take::<Vec<f32>>(&mut *$grads.get_or_alloc_mut($t)?)
+    };
+}
+
+/// Gives a buffer taken with `take_grad!` back.
+macro_rules! put_grad {
+    ($grads:expr, $t:expr, $v:expr) => {
+        **$grads.get_or_alloc_mut($t)? = $v
+    };
+}
+
+/// `y = conv2d(x, w)` on the CPU with the project's kernels; see
+/// [`ConvDevice::conv2d`](crate::ConvDevice::conv2d).
+///
+/// # Panics
+/// If the channel counts disagree, the kernel is not square, or does not fit the padded input.
+pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
+    x: Dyn4<Cpu, T>,
+    w: Dyn4<Cpu, dfdx::tensor::NoneTape>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    stride: usize,
+    padding: usize,
+) -> Result<Dyn4<Cpu, T>, CpuError> {
+    let (x, w) = (x.try_contiguous()?, w.try_contiguous()?);
+    let (n, c, h, wd) = *x.shape();
+    let (o, wc, k, k2) = *w.shape();
+    assert_eq!(c, wc, "conv2d: x has {c} channels, the weight expects {wc}");
+    assert_eq!(k, k2, "conv2d: square kernels only, got {k}×{k2}");
+    let g = Geom::conv(n, c, h, wd, o, k, stride, padding).unwrap_or_else(|| {
+        panic!("conv2d: kernel {k} stride {stride} padding {padding} does not fit {h}×{wd}")
+    });
+    let (x, mut tape) = x.split_tape();
+    let mut y = vec![0.0; g.y_len()];
+    conv::forward(&g, &host(&x), &host(&w), &mut y, false);
+    add_bias(&mut y, &host_bias(bias, o), g.positions());
+    let y = x.device().try_tensor_from_vec(y, (n, o, g.ho, g.wo))?;
+    let (xg, wg, yg, bg) = (x.ghost(), w.ghost(), y.ghost(), bias.ghost());
+    let weight_grads = weight_gradients_on();
+    tape.add_backward_op(move |grads| {
+        let gy = take_grad!(grads, &yg);
+        let ws = host(&w);
+        if weight_grads {
+            bias_grad(&gy, &mut grads.get_or_alloc_mut(&bg)?[..], g.positions());
+            let mut gw = take_grad!(grads, &wg);
+            let xs = host(&x);
+            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+            conv::backward(&g, &xs, &ws, &gy, Some(gx), Some(&mut gw));
+            put_grad!(grads, &wg, gw);
+        } else {
+            // Present and zero, as documented.
+            grads.try_alloc_for(&wg)?;
+            grads.try_alloc_for(&bg)?;
+            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+            conv::backward(&g, &[], &ws, &gy, Some(gx), None);
+        }
+        put_grad!(grads, &yg, gy);
+        Ok(())
+    });
+    Ok(y.put_tape(tape))
+}
+
+/// `y = conv_transpose2d(x, w)` on the CPU with the project's kernels; see
+/// [`ConvDevice::conv_transpose2d`](crate::ConvDevice::conv_transpose2d).
+///
+/// # Panics
+/// If the channel counts disagree, the kernel is not square, or the output would be empty.
+pub(crate) fn conv_transpose2d<T: Tape<f32, Cpu>>(
+    x: Dyn4<Cpu, T>,
+    w: Dyn4<Cpu, dfdx::tensor::NoneTape>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    stride: usize,
+    padding: usize,
+) -> Result<Dyn4<Cpu, T>, CpuError> {
+    let (x, w) = (x.try_contiguous()?, w.try_contiguous()?);
+    let (n, c, h, wd) = *x.shape();
+    let (wc, o, k, k2) = *w.shape();
+    assert_eq!(
+        c, wc,
+        "conv_transpose2d: x has {c} channels, the weight expects {wc}"
+    );
+    assert_eq!(k, k2, "conv_transpose2d: square kernels only, got {k}×{k2}");
+    let g = Geom::transposed(n, c, h, wd, o, k, stride, padding).unwrap_or_else(|| {
+        panic!("conv_transpose2d: kernel {k} stride {stride} padding {padding} gives no output for {h}×{wd}")
+    });
+    let (x, mut tape) = x.split_tape();
+    let mut y = vec![0.0; g.x_len()];
+    conv::transposed_forward(&g, &host(&x), &host(&w), &mut y);
+    add_bias(&mut y, &host_bias(bias, o), g.h * g.w);
+    let y = x.device().try_tensor_from_vec(y, (n, o, g.h, g.w))?;
+    let (xg, wg, yg, bg) = (x.ghost(), w.ghost(), y.ghost(), bias.ghost());
+    let weight_grads = weight_gradients_on();
+    tape.add_backward_op(move |grads| {
+        let gy = take_grad!(grads, &yg);
+        let ws = host(&w);
+        if weight_grads {
+            bias_grad(&gy, &mut grads.get_or_alloc_mut(&bg)?[..], g.h * g.w);
+            let mut gw = take_grad!(grads, &wg);
+            let xs = host(&x);
+            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+            conv::transposed_backward(&g, &xs, &ws, &gy, Some(gx), Some(&mut gw));
+            put_grad!(grads, &wg, gw);
+        } else {
+            // Present and zero, as documented.
+            grads.try_alloc_for(&wg)?;
+            grads.try_alloc_for(&bg)?;
+            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+            conv::transposed_backward(&g, &[], &ws, &gy, Some(gx), None);
+        }
+        put_grad!(grads, &yg, gy);
+        Ok(())
+    });
+    Ok(y.put_tape(tape))
+}
+
+/// Leaky ReLU on the CPU, parallel: see
+/// [`ConvDevice::leaky_relu`](crate::ConvDevice::leaky_relu). The backward pass reads the
+/// sign from the output (`y > 0` exactly where `x > 0`, as `slope ≥ 0`), so the op keeps its
+/// output alive (the next layer holds it anyway) and not its input.
+///
+/// # Panics
+/// If `slope` is negative or NaN.
+pub(crate) fn leaky_relu<S: Shape, T: Tape<f32, Cpu>>(
+    x: Tensor<S, f32, Cpu, T>,
+    slope: f32,
+) -> Result<Tensor<S, f32, Cpu, T>, CpuError> {
+    assert!(slope >= 0.0, "leaky_relu kernel: slope {slope} must be ≥ 0");
+    let x = x.try_contiguous()?;
+    let shape = *x.shape();
+    let (x, mut tape) = x.split_tape();
+    let mut y = host(&x);
+    y.par_chunks_mut(ELEMENTWISE_CHUNK).for_each(|c| {
+        c.iter_mut().for_each(|v| {
+            if *v <= 0.0 {
+                *v *= slope;
+            }
+        })
+    });
+    let y = x.device().try_tensor_from_vec(y, shape)?;
+    let (xg, yg, y_saved) = (x.ghost(), y.ghost(), y.clone());
+    drop(x);
+    tape.add_backward_op(move |grads| {
+        let gy = take_grad!(grads, &yg);
+        let ys = host(&y_saved);
+        grads
+            .get_or_alloc_mut(&xg)?
+            .par_chunks_mut(ELEMENTWISE_CHUNK)
+            .zip(
+                gy.par_chunks(ELEMENTWISE_CHUNK)
+                    .zip(ys.par_chunks(ELEMENTWISE_CHUNK)),
+            )
+            .for_each(|(gx, (gy, y))| {
+                for ((gx, gy), y) in gx.iter_mut().zip(gy).zip(y) {
+                    *gx += if *y > 0.0 { *gy } else { slope * *gy };
+                }
+            });
+        put_grad!(grads, &yg, gy);
+        Ok(())
+    });
+    Ok(y.put_tape(tape))
+}

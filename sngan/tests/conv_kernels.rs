@@ -1,0 +1,229 @@
+//! The project's CPU convolution kernels (`ConvDevice` for `Cpu`) against dfdx's own kernels
+//! (`sngan::device::reference`) on random shapes, strides and paddings: forward output, input
+//! gradient and weight gradient.
+//!
+//! Tolerance: every compared element is a sum of at most `n` products of N(0, 1) values, summed
+//! in a different order by the two implementations. The typical f32 rounding difference of such
+//! a sum is about √n · u · √n = n · u (u = 6e-8); the test allows 1e-5 · n, over 100× that, and
+//! still thousands of times below the O(1) error any indexing mistake produces.
+
+use dfdx::prelude::*;
+use proptest::prelude::*;
+use sngan::device::{reference, without_weight_gradients, Dyn4};
+use sngan::ConvDevice;
+
+type Conv = fn(
+    Dyn4<Cpu, OwnedTape<f32, Cpu>>,
+    Dyn4<Cpu, NoneTape>,
+    &Tensor<(usize,), f32, Cpu>,
+    usize,
+    usize,
+) -> Result<Dyn4<Cpu, OwnedTape<f32, Cpu>>, CpuError>;
+
+type Taped1 = Tensor<(usize,), f32, Cpu, OwnedTape<f32, Cpu>>;
+type LeakyRelu = fn(Taped1, f32) -> Result<Taped1, CpuError>;
+
+/// y, ∂x, ∂W, ∂b of L = Σ y ⊙ r for a fixed random r and a random bias b.
+fn run(
+    conv: Conv,
+    x: &Dyn4<Cpu, NoneTape>,
+    w: &Dyn4<Cpu, NoneTape>,
+    c_out: usize,
+    stride: usize,
+    padding: usize,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let dev = Cpu::seed_from_u64(seed);
+    let b: Tensor<(usize,), f32, Cpu> = dev.sample_normal_like(&(c_out,));
+    let (xt, xtape) = x.clone().leaky_traced().split_tape();
+    let (wt, wtape) = w.clone().leaky_traced().split_tape();
+    let y = conv(xt.put_tape(xtape.merge(wtape)), wt, &b, stride, padding).expect("conv");
+    let r: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(y.shape());
+    let yv = y.as_vec();
+    let grads = (y * r).sum::<Rank0, _>().backward();
+    (
+        yv,
+        grads.get(x).as_vec(),
+        grads.get(w).as_vec(),
+        grads.get(&b).as_vec(),
+    )
+}
+
+/// Compares (y, ∂x, ∂W, ∂b); `terms` = the most products summed into one element of each.
+fn compare(
+    ours: &(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>),
+    theirs: &(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>),
+    terms: [usize; 4],
+) {
+    assert_close("y", &ours.0, &theirs.0, terms[0]);
+    assert_close("dL/dx", &ours.1, &theirs.1, terms[1]);
+    assert_close("dL/dW", &ours.2, &theirs.2, terms[2]);
+    assert_close("dL/db", &ours.3, &theirs.3, terms[3]);
+}
+
+fn assert_close(what: &str, ours: &[f32], reference: &[f32], terms: usize) {
+    assert_eq!(ours.len(), reference.len(), "{what}: lengths");
+    let tol = 1e-5 * terms as f32;
+    let worst = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs())
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((i, d)) = worst {
+        assert!(
+            d <= tol,
+            "{what}: worst element {i}: {} vs dfdx {} (|diff| {d:e} > {tol:e}, {terms} terms)",
+            ours[i],
+            reference[i]
+        );
+    }
+}
+
+/// (batch, c_in, c_out, k, stride, padding, h, w) with the kernel fitting the padded input.
+fn shapes() -> impl Strategy<Value = (usize, usize, usize, usize, usize, usize, usize, usize)> {
+    (
+        1usize..=3,
+        1usize..=4,
+        1usize..=4,
+        1usize..=4,
+        1usize..=3,
+        0usize..=2,
+    )
+        .prop_flat_map(|(b, c, o, k, s, p)| {
+            let lo = k.saturating_sub(2 * p).max(1);
+            (
+                Just(b),
+                Just(c),
+                Just(o),
+                Just(k),
+                Just(s),
+                Just(p),
+                lo..=9usize,
+                lo..=9usize,
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn conv2d_matches_dfdx((b, c, o, k, s, p, h, w) in shapes(), seed in any::<u64>()) {
+        let dev = Cpu::seed_from_u64(seed);
+        let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, w));
+        let wt: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+        let ours = run(<Cpu as ConvDevice>::conv2d, &x, &wt, o, s, p, seed ^ 1);
+        let theirs = run(reference::conv2d, &x, &wt, o, s, p, seed ^ 1);
+        let (ho, wo) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+        compare(&ours, &theirs, [c * k * k + 1, o * k * k, b * ho * wo, b * ho * wo]);
+    }
+
+    #[test]
+    fn conv_transpose2d_matches_dfdx((b, c, o, k, s, p, h, w) in shapes(), seed in any::<u64>()) {
+        // The transposed convolution of an h × w input: its output must be non-empty.
+        prop_assume!((h - 1) * s + k > 2 * p && (w - 1) * s + k > 2 * p);
+        let dev = Cpu::seed_from_u64(seed);
+        let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, w));
+        let wt: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(c, o, k, k));
+        let ours = run(<Cpu as ConvDevice>::conv_transpose2d, &x, &wt, o, s, p, seed ^ 1);
+        let theirs = run(reference::conv_transpose2d, &x, &wt, o, s, p, seed ^ 1);
+        let (ho, wo) = ((h - 1) * s + k - 2 * p, (w - 1) * s + k - 2 * p);
+        compare(&ours, &theirs, [c * k * k + 1, o * k * k, b * h * w, b * ho * wo]);
+    }
+}
+
+/// A D-sized layer (many chunks, several weight-gradient groups, a ragged last chunk):
+/// exercises the blocking that the small random shapes above do not reach.
+#[test]
+fn conv2d_matches_dfdx_on_a_table3_layer() {
+    let dev = Cpu::seed_from_u64(7);
+    let (b, c, o, k, s, p, h) = (19, 16, 24, 4, 2, 1, 8);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, h));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+    let ours = run(<Cpu as ConvDevice>::conv2d, &x, &w, o, s, p, 3);
+    let theirs = run(reference::conv2d, &x, &w, o, s, p, 3);
+    compare(&ours, &theirs, [c * k * k + 1, o * k * k, b * 16, b * 16]);
+}
+
+/// The generator's 4 → 8 transposed convolution, batch large enough for several chunks.
+#[test]
+fn conv_transpose2d_matches_dfdx_on_a_table3_layer() {
+    let dev = Cpu::seed_from_u64(8);
+    let (b, c, o, k, s, p, h) = (37, 16, 8, 4, 2, 1, 4);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, h));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(c, o, k, k));
+    let ours = run(<Cpu as ConvDevice>::conv_transpose2d, &x, &w, o, s, p, 4);
+    let theirs = run(reference::conv_transpose2d, &x, &w, o, s, p, 4);
+    compare(
+        &ours,
+        &theirs,
+        [c * k * k + 1, o * k * k, b * h * h, b * 64],
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Leaky ReLU (slope 0 is ReLU) on random lengths: y and ∂x are single products, so they
+    /// must agree exactly. Exact zeros are mixed in for slope 0 only: there dfdx's `relu` has
+    /// derivative 0 like the kernel, its `prelu` has 1 where the kernel (and PyTorch) has slope.
+    #[test]
+    fn leaky_relu_matches_dfdx(
+        n in 1usize..70_000,
+        slope in prop_oneof![Just(0.0f32), 0.0f32..1.0],
+        seed in any::<u64>(),
+    ) {
+        let dev = Cpu::seed_from_u64(seed);
+        let x: Tensor<(usize,), f32, Cpu> = dev.sample_normal_like(&(n,));
+        let mut xv = x.as_vec();
+        if slope == 0.0 {
+            xv.iter_mut().step_by(7).for_each(|v| *v = 0.0);
+        }
+        let x = dev.tensor_from_vec(xv, (n,));
+        let r: Tensor<(usize,), f32, Cpu> = dev.sample_normal_like(&(n,));
+        let run = |f: LeakyRelu| {
+            let y = f(x.leaky_trace(), slope).expect("leaky relu");
+            let yv = y.as_vec();
+            let g = (y * r.clone()).sum::<Rank0, _>().backward();
+            (yv, g.get(&x).as_vec())
+        };
+        let ours = run(<Cpu as ConvDevice>::leaky_relu);
+        let theirs = run(reference::leaky_relu);
+        prop_assert_eq!(ours, theirs);
+    }
+}
+
+/// Same inputs, same bits: the kernels' reductions do not depend on thread timing.
+#[test]
+fn kernels_are_bit_reproducible() {
+    let dev = Cpu::seed_from_u64(9);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(33, 8, 8, 8));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(12, 8, 3, 3));
+    let a = run(<Cpu as ConvDevice>::conv2d, &x, &w, 12, 1, 1, 5);
+    for _ in 0..3 {
+        assert_eq!(a, run(<Cpu as ConvDevice>::conv2d, &x, &w, 12, 1, 1, 5));
+    }
+}
+
+/// `without_weight_gradients`: the same input gradient, bit for bit, and zero weight and bias
+/// gradients, for both kinds of convolution; the setting ends with the closure.
+#[test]
+fn without_weight_gradients_keeps_input_gradients_only() {
+    let dev = Cpu::seed_from_u64(10);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(5, 6, 8, 8));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(6, 6, 4, 4));
+    let o = 6;
+    let convs: [Conv; 2] = [
+        <Cpu as ConvDevice>::conv2d,
+        <Cpu as ConvDevice>::conv_transpose2d,
+    ];
+    for conv in convs {
+        let full = run(conv, &x, &w, o, 2, 1, 6);
+        let frozen = without_weight_gradients(|| run(conv, &x, &w, o, 2, 1, 6));
+        assert_eq!((&frozen.0, &frozen.1), (&full.0, &full.1));
+        assert!(full.2.iter().any(|v| *v != 0.0) && full.3.iter().any(|v| *v != 0.0));
+        assert!(frozen.2.iter().chain(&frozen.3).all(|v| *v == 0.0));
+        assert_eq!(run(conv, &x, &w, o, 2, 1, 6), full);
+    }
+}
