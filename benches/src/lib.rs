@@ -82,8 +82,12 @@ fn time(f: &mut impl FnMut(), iters: usize) -> f64 {
     start.elapsed().as_nanos() as f64 / iters as f64
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
+/// The median of `v` (the upper one for an even length).
+///
+/// # Panics
+/// If `v` is empty.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
@@ -195,4 +199,11 @@ pub fn ratio_table(times: &[ShapeTimes]) -> String {
         );
     }
     s
+}
+
+/// Wall-clock seconds `f` takes.
+pub fn secs(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64()
 }

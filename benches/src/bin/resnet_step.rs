@@ -17,13 +17,12 @@
 //! `cargo run --release -p sngan-benches --bin resnet_step -- [--steps N] [--warmup N]
 //! [--batch-d N] [--batch-g N] [--json]`
 
-use std::time::Instant;
-
 use dfdx::prelude::*;
 use sngan::nets::resnet::{ResNetDiscriminator32, ResNetGenerator32};
 use sngan::nets::Image;
 use sngan::settings::{Setting, TrainSettings};
 use sngan::train::{TrainOptions, Trainer};
+use sngan_benches::{median, secs};
 
 type Sn = Trainer<32, ResNetGenerator32<f32, Cpu>, ResNetDiscriminator32<true, f32, Cpu>, Cpu>;
 type Plain = Trainer<32, ResNetGenerator32<f32, Cpu>, ResNetDiscriminator32<false, f32, Cpu>, Cpu>;
@@ -36,17 +35,6 @@ fn options(batch_d: usize, batch_g: usize) -> TrainOptions {
         settings,
         ..Default::default()
     }
-}
-
-fn secs(f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() -> Result<(), sngan::Error> {
