@@ -29,8 +29,8 @@ use crate::{ConvDevice, Error};
 /// The `format` metadata value of this layout.
 pub const FORMAT: &str = "sngan-checkpoint-1";
 
-/// A tensor read from or written to a checkpoint: shape and values.
-type Named = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+/// Tensors read from or written to a checkpoint, by name: shape and values.
+pub type Named = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
 struct Collect<'a>(&'a mut Named, &'a str);
 
@@ -221,7 +221,7 @@ where
                 .expect("shape and byte length agree by construction");
             (k.clone(), view)
         });
-        let meta: HashMap<String, String> = [
+        let mut meta: HashMap<String, String> = [
             ("format", FORMAT.to_string()),
             ("generator", std::any::type_name::<G>().to_string()),
             ("discriminator", std::any::type_name::<Dis>().to_string()),
@@ -235,6 +235,10 @@ where
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // Only the baselines name their method: an `sn` checkpoint is as it always was.
+        if !self.method().is_sn() {
+            meta.insert("method".into(), self.method().to_string());
+        }
         let data = ::safetensors::tensor::serialize(views, &Some(meta))
             .map_err(|e| Error::Io(format!("{}: serializing: {e:?}", path.display())))?;
         write_atomic(path, &data)
@@ -281,6 +285,13 @@ where
                     "{key} is {found}, but this run uses {want} (wrong architecture?)"
                 )));
             }
+        }
+        let method = meta.get("method").map_or("sn", String::as_str);
+        if method != self.method().name() {
+            return Err(bad(format!(
+                "was written by a --method {method} run, but this run uses --method {}",
+                self.method()
+            )));
         }
         let mut tensors = Named::new();
         for (name, view) in st.tensors() {
@@ -356,6 +367,37 @@ where
         self.step = num("step")? as usize;
         Ok(position)
     }
+}
+
+/// The f32 tensors of the checkpoint `path` whose names start with `prefix` (`"d."`), by
+/// name without the prefix, with shape and values.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file: unreadable, not safetensors, a tensor not F32.
+pub fn read_tensors(path: &Path, prefix: &str) -> Result<Named, Error> {
+    let bad = |what: String| Error::Checkpoint(format!("{}: {what}", path.display()));
+    let bytes = fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file or truncated ({e:?})")))?;
+    let mut out = Named::new();
+    for (name, view) in st.tensors() {
+        let Some(key) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        if view.dtype() != SDtype::F32 {
+            return Err(bad(format!(
+                "tensor {name} is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        out.insert(key.to_string(), (view.shape().to_vec(), values));
+    }
+    Ok(out)
 }
 
 fn restore<M: TensorCollection<f32, D>, D: Device<f32>>(
