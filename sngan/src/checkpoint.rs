@@ -29,8 +29,8 @@ use crate::{ConvDevice, Error};
 /// The `format` metadata value of this layout.
 pub const FORMAT: &str = "sngan-checkpoint-1";
 
-/// A tensor read from or written to a checkpoint: shape and values.
-type Named = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+/// Tensors read from or written to a checkpoint, by name: shape and values.
+pub type Named = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
 struct Collect<'a>(&'a mut Named, &'a str);
 
@@ -356,6 +356,37 @@ where
         self.step = num("step")? as usize;
         Ok(position)
     }
+}
+
+/// The f32 tensors of the checkpoint `path` whose names start with `prefix` (`"d."`), by
+/// name without the prefix, with shape and values.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file: unreadable, not safetensors, a tensor not F32.
+pub fn read_tensors(path: &Path, prefix: &str) -> Result<Named, Error> {
+    let bad = |what: String| Error::Checkpoint(format!("{}: {what}", path.display()));
+    let bytes = fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file or truncated ({e:?})")))?;
+    let mut out = Named::new();
+    for (name, view) in st.tensors() {
+        let Some(key) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        if view.dtype() != SDtype::F32 {
+            return Err(bad(format!(
+                "tensor {name} is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        out.insert(key.to_string(), (view.shape().to_vec(), values));
+    }
+    Ok(out)
 }
 
 fn restore<M: TensorCollection<f32, D>, D: Device<f32>>(

@@ -28,6 +28,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::baselines::Method;
 use crate::ema::EmaOptions;
 use crate::loss::Loss;
 use crate::settings::{Setting, TrainSettings};
@@ -299,6 +300,11 @@ pub struct RunConfig {
     /// The adversarial objective (Sec. 4); the standard loss of eq. 15 in the paper's
     /// standard-CNN runs.
     pub loss: LossName,
+    /// The discriminator-side method of Table 2 ([`crate::baselines`]); spectral
+    /// normalization by default. Absent from the `config.json` of an `sn` run (and of runs
+    /// written before methods existed, which are `sn` runs).
+    #[serde(default, skip_serializing_if = "Method::is_sn")]
+    pub method: Method,
     /// Table 1's optimizer setting (A–F) or `resnet`.
     #[serde(with = "setting_str")]
     pub setting: Setting,
@@ -344,6 +350,7 @@ impl Default for RunConfig {
             arch: Arch::StdCnn,
             width: Width::Full,
             loss: Setting::default().loss().into(),
+            method: Method::Sn,
             setting: Setting::default(),
             steps: options.total_steps,
             batch: None,
@@ -371,6 +378,9 @@ pub struct Overrides {
     pub width: Option<Width>,
     /// [`RunConfig::loss`].
     pub loss: Option<LossName>,
+    /// [`RunConfig::method`] (also sets the loss to the method's
+    /// [`default_loss`](Method::default_loss), unless `loss` is given).
+    pub method: Option<Method>,
     /// [`RunConfig::setting`] (also sets the loss to the setting's, unless `loss` is given).
     /// `None` with `arch: Some(Arch::ResNet)` chooses [`Setting::ResNet`], the ResNets'
     /// schedule.
@@ -437,6 +447,10 @@ impl RunConfig {
         if let Some(setting) = setting {
             self.setting = setting;
             self.loss = setting.loss().into();
+        }
+        if let Some(method) = o.method {
+            self.method = method;
+            self.loss = method.default_loss();
         }
         set!(
             arch,
@@ -555,6 +569,13 @@ impl RunConfig {
                     dir.display()
                 ));
             }
+        }
+        if self.method != Method::Sn && self.arch == Arch::ResNet {
+            return bad(format!(
+                "--method {} is implemented for the standard CNN (--arch std-cnn or \
+                 std-cnn-ref) only; the ResNets run with spectral normalization (--method sn)",
+                self.method
+            ));
         }
         if self.dataset == Dataset::Digits
             && (self.arch == Arch::StdCnnRef || self.width != Width::Quarter)

@@ -259,6 +259,44 @@ pub fn eval(run_dir: &Path) -> Result<SigmaReport, Error> {
     }
 }
 
+/// The singular values of one discriminator layer's effective matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerSpectrum {
+    /// The layer's name (as in [`RunConfig::layer_names`]).
+    pub name: String,
+    /// All min(rows, cols) singular values of the d_out × (d_in·k·k) matrix the layer applies
+    /// (see [`crate::baselines::effective_matrices`]), descending.
+    pub singular_values: Vec<f64>,
+}
+
+/// The full singular values of every discriminator layer's effective matrix (W̄ for SN, γ·W̄
+/// for SN-γ, W/‖row‖ for weight normalization, W otherwise) in the newest checkpoint of
+/// `run_dir`, in layer order. Read from the file alone: no network is built.
+///
+/// # Errors
+/// [`RunConfig::load`]'s errors; [`Error::Checkpoint`] if there is no checkpoint, or it does
+/// not read or lacks a layer's tensors.
+pub fn spectra(run_dir: &Path) -> Result<Vec<LayerSpectrum>, Error> {
+    let config = RunConfig::load(run_dir)?;
+    let path = checkpoint::latest(run_dir).ok_or_else(|| {
+        Error::Checkpoint(format!(
+            "{}: none found (no ckpt-STEP.safetensors in the run directory yet)",
+            run_dir.display()
+        ))
+    })?;
+    let tensors = checkpoint::read_tensors(&path, "d.")?;
+    let matrices =
+        crate::baselines::effective_matrices(config.method, config.layer_names(), &tensors)
+            .map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))?;
+    Ok(matrices
+        .into_iter()
+        .map(|m| LayerSpectrum {
+            singular_values: m.singular_values(),
+            name: m.name,
+        })
+        .collect())
+}
+
 /// Images drawn from a checkpoint's generator, in memory (for IS and FID).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generated {
@@ -482,6 +520,12 @@ fn dispatch_on<D: ConvDevice>(
         };
     }
     use {Arch::*, Width::*};
+    if config.method != crate::baselines::Method::Sn {
+        return Err(Error::Config(format!(
+            "method {}: not implemented yet",
+            config.method
+        )));
+    }
     match (config.image_size(), config.arch, config.width) {
         (16, StdCnn, Quarter) => go!(16, StdCnnGenerator16Quarter, StdCnnDiscriminator16Quarter),
         (32, StdCnn, Full) => go!(32, StdCnnGenerator32, StdCnnDiscriminator32),

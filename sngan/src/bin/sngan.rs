@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use sngan::baselines::Method;
 use sngan::config::{
     Arch, Dataset, DatasetKind, DeviceKind, LossName, Overrides, RunConfig, SampleFormat, Width,
 };
@@ -151,6 +152,13 @@ struct TrainArgs {
     /// Adversarial loss [default: standard (eq. 15); hinge (eq. 16-17) with --setting resnet].
     #[arg(long, value_parser = names::<LossName>(LossName::NAMES))]
     loss: Option<LossName>,
+    /// Discriminator-side method of Table 2: sn (spectral normalization), vanilla, sn-gamma,
+    /// clip (weight clipping, c = 0.01), wn, ln, bn (weight/layer/batch normalization without
+    /// γ), ortho (orthonormal regularization), gan-gp, wgan-gp (gradient penalty, λ = 10); the
+    /// standard CNN only [default: sn]. Without --loss, the method's loss (wasserstein for clip
+    /// and wgan-gp, standard otherwise).
+    #[arg(long, value_parser = names::<Method>(Method::NAMES))]
+    method: Option<Method>,
     /// Optimizer setting of Table 1: A (α=1e-4, β=(0.5, 0.9), n_dis=5), B (1e-4, (0.5,
     /// 0.999), 1), C (2e-4, (0.5, 0.999), 1), D (1e-3, (0.5, 0.9), 5), E (1e-3, (0.5, 0.999),
     /// 5), F (1e-3, (0.9, 0.999), 5), or resnet (2e-4, (0, 0.9), 5, α decayed linearly)
@@ -248,6 +256,7 @@ fn train(a: TrainArgs) -> anyhow::Result<String> {
         arch: a.arch,
         width: a.width,
         loss: a.loss,
+        method: a.method,
         setting: a.setting,
         steps: a.steps,
         batch: a.batch,
@@ -271,12 +280,13 @@ fn train(a: TrainArgs) -> anyhow::Result<String> {
     if opts.progress {
         let _ = writeln!(
             std::io::stderr(),
-            "training {} ({}x{}, {} at {} width), setting {}, {} loss, {} steps, into {}",
+            "training {} ({}x{}, {} at {} width, method {}), setting {}, {} loss, {} steps, into {}",
             dataset.kind(),
             config.image_size(),
             config.image_size(),
             config.arch,
             config.width,
+            config.method,
             config.setting,
             config.loss,
             config.steps,
