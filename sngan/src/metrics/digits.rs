@@ -318,6 +318,18 @@ impl DigitsMetric {
     }
 }
 
+impl DigitsMetric {
+    /// Digits FID between two sets of images (e.g. two halves of the real digits).
+    ///
+    /// # Errors
+    /// As [`DigitsMetric::score`].
+    pub fn fid_between(&self, a: &[f32], b: &[f32], m: usize) -> Result<f64, Error> {
+        let (fa, _) = self.classifier.forward(a, m)?;
+        let (fb, _) = self.classifier.forward(b, m)?;
+        Ok(frechet_distance(&stats_of(&fa, FEATURES)?, &stats_of(&fb, FEATURES)?)?.value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
