@@ -221,7 +221,7 @@ where
                 .expect("shape and byte length agree by construction");
             (k.clone(), view)
         });
-        let meta: HashMap<String, String> = [
+        let mut meta: HashMap<String, String> = [
             ("format", FORMAT.to_string()),
             ("generator", std::any::type_name::<G>().to_string()),
             ("discriminator", std::any::type_name::<Dis>().to_string()),
@@ -235,6 +235,10 @@ where
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // Only the baselines name their method: an `sn` checkpoint is as it always was.
+        if !self.method().is_sn() {
+            meta.insert("method".into(), self.method().to_string());
+        }
         let data = ::safetensors::tensor::serialize(views, &Some(meta))
             .map_err(|e| Error::Io(format!("{}: serializing: {e:?}", path.display())))?;
         write_atomic(path, &data)
@@ -281,6 +285,13 @@ where
                     "{key} is {found}, but this run uses {want} (wrong architecture?)"
                 )));
             }
+        }
+        let method = meta.get("method").map_or("sn", String::as_str);
+        if method != self.method().name() {
+            return Err(bad(format!(
+                "was written by a --method {method} run, but this run uses --method {}",
+                self.method()
+            )));
         }
         let mut tensors = Named::new();
         for (name, view) in st.tensors() {

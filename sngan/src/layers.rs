@@ -246,8 +246,12 @@ impl<const I: usize, const O: usize, const K: usize, const S: usize, const P: us
 where
     D: ConvDevice,
 {
-    /// `y = conv(x, weight) + bias` with a weight that may carry a tape (W̄ of SN).
-    fn forward_with<const H: usize, const W: usize, const HO: usize, const WO: usize, T>(
+    /// `y = conv(x, weight) + bias` with a weight that may carry a tape (W̄ of SN, or another
+    /// normalized weight); shapes as [`Conv2d::forward`].
+    ///
+    /// # Errors
+    /// The device's error.
+    pub fn forward_with<const H: usize, const W: usize, const HO: usize, const WO: usize, T>(
         x: Tensor<(usize, Const<I>, Const<H>, Const<W>), f32, D, T>,
         weight: Tensor<Rank4<O, I, K, K>, f32, D, T>,
         bias: &Tensor<Rank1<O>, f32, D>,

@@ -25,10 +25,12 @@ use dfdx::prelude::*;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::baselines::Method;
 use crate::checkpoint;
 use crate::config::{Arch, Dataset, DeviceKind, RunConfig, SampleFormat, Width};
 use crate::data::{digits, Batches, ImageSource, Position};
 use crate::datasets::{Cifar10, Cifar10Split, ImageFolder, Stl10, Stl10Split};
+use crate::nets::method::*;
 use crate::nets::resnet::*;
 use crate::nets::std_cnn::*;
 use crate::nets::{Discriminator, Generator};
@@ -520,11 +522,57 @@ fn dispatch_on<D: ConvDevice>(
         };
     }
     use {Arch::*, Width::*};
-    if config.method != crate::baselines::Method::Sn {
-        return Err(Error::Config(format!(
-            "method {}: not implemented yet",
-            config.method
-        )));
+    if config.method != Method::Sn {
+        // Every baseline runs on one discriminator type per size and width (the method is a
+        // run-time field): nine more monomorphizations of the training loop, not ninety.
+        macro_rules! go_method {
+            ($m:literal, $g:ident, $d:ident) => {
+                job.run::<$m, $g<f32, D>, $d<f32, D>, D>(dev)
+            };
+        }
+        return match (config.image_size(), config.arch, config.width) {
+            (16, StdCnn, Quarter) => go_method!(
+                16,
+                StdCnnGenerator16Quarter,
+                StdCnnMethodDiscriminator16Quarter
+            ),
+            (32, StdCnn, Full) => go_method!(32, StdCnnGenerator32, StdCnnMethodDiscriminator32),
+            (32, StdCnn, Quarter) => go_method!(
+                32,
+                StdCnnGenerator32Quarter,
+                StdCnnMethodDiscriminator32Quarter
+            ),
+            (32, StdCnnRef, Full) => {
+                go_method!(32, StdCnnGenerator32Ref, StdCnnMethodDiscriminator32Ref)
+            }
+            (32, StdCnnRef, Quarter) => go_method!(
+                32,
+                StdCnnGenerator32RefQuarter,
+                StdCnnMethodDiscriminator32RefQuarter
+            ),
+            (48, StdCnn, Full) => go_method!(48, StdCnnGenerator48, StdCnnMethodDiscriminator48),
+            (48, StdCnn, Quarter) => go_method!(
+                48,
+                StdCnnGenerator48Quarter,
+                StdCnnMethodDiscriminator48Quarter
+            ),
+            (48, StdCnnRef, Full) => {
+                go_method!(48, StdCnnGenerator48Ref, StdCnnMethodDiscriminator48Ref)
+            }
+            (48, StdCnnRef, Quarter) => go_method!(
+                48,
+                StdCnnGenerator48RefQuarter,
+                StdCnnMethodDiscriminator48RefQuarter
+            ),
+            (_, ResNet, _) => Err(Error::Config(format!(
+                "--method {} is implemented for the standard CNN (--arch std-cnn or \
+                 std-cnn-ref) only; the ResNets run with spectral normalization (--method sn)",
+                config.method
+            ))),
+            (m, arch, width) => Err(Error::Config(format!(
+                "no {arch} network at {width} width for {m}x{m} images"
+            ))),
+        };
     }
     match (config.image_size(), config.arch, config.width) {
         (16, StdCnn, Quarter) => go!(16, StdCnnGenerator16Quarter, StdCnnDiscriminator16Quarter),
@@ -628,7 +676,11 @@ impl Job<'_> {
                     })?;
                     self.config.save(self.run_dir)?;
                 }
-                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let mut t = Trainer::<M, G, Dis, D>::with_method(
+                    dev,
+                    self.config.train_options(),
+                    self.config.method,
+                )?;
                 let session = Session {
                     config: self.config,
                     run_dir: self.run_dir,
@@ -639,12 +691,20 @@ impl Job<'_> {
                     .map(Outcome::Trained)
             }
             Task::Sample(req) => {
-                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let mut t = Trainer::<M, G, Dis, D>::with_method(
+                    dev,
+                    self.config.train_options(),
+                    self.config.method,
+                )?;
                 let checkpoint = load_latest(&mut t, self.run_dir)?;
                 write_samples(&t, req, self.run_dir, checkpoint).map(Outcome::Sampled)
             }
             Task::Generate { n, seed } => {
-                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let mut t = Trainer::<M, G, Dis, D>::with_method(
+                    dev,
+                    self.config.train_options(),
+                    self.config.method,
+                )?;
                 let checkpoint = load_latest(&mut t, self.run_dir)?;
                 Ok(Outcome::Generated(Generated {
                     checkpoint,
@@ -680,7 +740,11 @@ impl Job<'_> {
                 Ok(Outcome::Timed(started.elapsed().as_secs_f64()))
             }
             Task::Eval => {
-                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let mut t = Trainer::<M, G, Dis, D>::with_method(
+                    dev,
+                    self.config.train_options(),
+                    self.config.method,
+                )?;
                 let checkpoint = load_latest(&mut t, self.run_dir)?;
                 let sigmas = t.sigmas_of_normalized()?;
                 Ok(Outcome::Sigmas(SigmaReport {

@@ -21,6 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{StandardNormal, Uniform};
 
+use crate::baselines::Method;
 use crate::data::{Batches, ImageSource};
 use crate::ema::{Ema, EmaOptions};
 use crate::nets::{Discriminator, Generator, Image, Latent, Latents, Z_DIM};
@@ -98,6 +99,7 @@ where
     pub options: TrainOptions,
     /// Generator updates done.
     pub step: usize,
+    method: Method,
 }
 
 impl<const M: usize, G, Dis, D> Trainer<M, G, Dis, D>
@@ -106,11 +108,23 @@ where
     G: Generator<M, D>,
     Dis: Discriminator<M, D>,
 {
-    /// Builds both networks on `dev` (whose RNG seeds the initialisation) and their optimizers.
+    /// Builds both networks on `dev` (whose RNG seeds the initialisation) and their optimizers,
+    /// with spectral normalization ([`Method::Sn`]).
     ///
     /// # Errors
     /// The device's error, or a `z_dim` other than the networks' 128.
     pub fn new(dev: D, options: TrainOptions) -> Result<Self, Error> {
+        Self::with_method(dev, options, Method::Sn)
+    }
+
+    /// As [`new`](Self::new), with the discriminator built for `method` (Table 2's
+    /// baselines, [`crate::baselines`]): its after-update hook runs after every D update and
+    /// its loss term joins every D loss.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new), and [`Error::Config`] for a method the discriminator type does
+    /// not implement.
+    pub fn with_method(dev: D, options: TrainOptions, method: Method) -> Result<Self, Error> {
         if options.settings.z_dim != Z_DIM {
             return Err(Error::Config(format!(
                 "z_dim {} is not supported: the networks take z in R^{Z_DIM}",
@@ -118,7 +132,7 @@ where
             )));
         }
         let g = G::build(&dev).map_err(D::into_error)?;
-        let d = Dis::build(&dev, options.warmup_rounds).map_err(D::into_error)?;
+        let d = Dis::build_for(&dev, options.warmup_rounds, method)?;
         let opt_g = Adam::new(options.settings.adam);
         let opt_d = Adam::new(options.settings.adam);
         let grads_g = Some(g.try_alloc_grads().map_err(D::into_error)?);
@@ -135,7 +149,13 @@ where
             grads_d,
             options,
             step: 0,
+            method,
         })
+    }
+
+    /// The discriminator-side method of the run.
+    pub fn method(&self) -> Method {
+        self.method
     }
 
     /// `n` latent vectors, N(0, I) or U[−1, 1] as the generator's variant asks, from an RNG
@@ -159,11 +179,16 @@ where
 
     /// z for draw `draw` of the current step: seeded by `(options.seed, step, draw)`.
     fn training_z(&self, n: usize, draw: usize) -> Result<Latents<D, NoneTape>, Error> {
+        self.sample_z(n, self.draw_seed(draw))
+    }
+
+    /// The seed of draw `draw` of the current step, from `(options.seed, step, draw)`.
+    fn draw_seed(&self, draw: usize) -> u64 {
         let mut h = self.options.seed ^ 0x5EED_F5A6;
         for x in [self.step as u64, draw as u64] {
             h = (h ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
         }
-        self.sample_z(n, h)
+        h
     }
 
     /// One generator update (preceded by `n_dis` discriminator updates) on batches drawn from
@@ -226,7 +251,9 @@ where
         };
         let z = self.training_z(real.shape().0, draw)?;
         let fake = self.generate_for_d(z)?;
-        Ok((self.d_update(real, fake)?, sigma_tilde))
+        // The loss term's randomness (the penalty's ε) has a seed of its own per draw.
+        let seed = self.draw_seed(draw) ^ 0xD1B5_4A32_D192_ED03;
+        Ok((self.d_update(real, fake, seed)?, sigma_tilde))
     }
 
     /// One generator update with `g_batch_size` samples: power iteration in every SN layer of D,
@@ -258,7 +285,12 @@ where
         &mut self,
         real: Image<M, D, NoneTape>,
         fake: Image<M, D, NoneTape>,
+        seed: u64,
     ) -> Result<f32, Error> {
+        let term = self
+            .d
+            .loss_term(&real, &fake, seed)
+            .map_err(D::into_error)?;
         let grads = self
             .grads_d
             .take()
@@ -269,6 +301,10 @@ where
             .forward(fake.retaped::<OwnedTape<f32, D>>())
             .map_err(D::into_error)?;
         let loss = self.options.settings.loss.discriminator(l_real, l_fake);
+        let loss = match term {
+            Some(t) => loss + t,
+            None => loss,
+        };
         let value = loss.array();
         let mut grads = loss.backward();
         if !value.is_finite() {
@@ -282,6 +318,7 @@ where
         self.opt_d
             .update(&mut self.d, &grads)
             .map_err(D::into_error)?;
+        self.d.after_update().map_err(D::into_error)?;
         self.d.try_zero_grads(&mut grads).map_err(D::into_error)?;
         self.grads_d = Some(grads);
         Ok(value)

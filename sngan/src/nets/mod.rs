@@ -1,11 +1,15 @@
 //! The paper's networks.
 
+pub mod method;
 pub mod resnet;
 pub mod std_cnn;
 
 use dfdx::nn::tensor_collection::TensorCollection;
 use dfdx::shapes::Const;
+use dfdx::shapes::Rank0;
 use dfdx::tensor::{NoneTape, OwnedTape, Tape, Tensor};
+
+use crate::baselines::Method;
 
 use crate::ConvDevice;
 pub use std_cnn::Latent;
@@ -61,6 +65,44 @@ pub trait Discriminator<const M: usize, D: ConvDevice>:
     /// # Errors
     /// The device's error.
     fn build(dev: &D, warmup: usize) -> Result<Self, D::Err>;
+    /// Builds the network for a [`Method`] of Table 2. The default builds the spectrally
+    /// normalized network with [`build`](Self::build) for [`Method::Sn`] and refuses the
+    /// others.
+    ///
+    /// # Errors
+    /// The device's error, or [`Error::Config`](crate::Error::Config) for a method the type
+    /// does not implement.
+    fn build_for(dev: &D, warmup: usize, method: Method) -> Result<Self, crate::Error> {
+        if method != Method::Sn {
+            return Err(crate::Error::Config(format!(
+                "method {method}: {} implements spectral normalization only (--method sn)",
+                std::any::type_name::<Self>()
+            )));
+        }
+        Self::build(dev, warmup).map_err(D::into_error)
+    }
+    /// Runs after every discriminator update (weight clipping). The default does nothing.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn after_update(&mut self) -> Result<(), D::Err> {
+        Ok(())
+    }
+    /// A term added to the discriminator loss of an update with batches `real` and `fake`
+    /// (a regularizer or a gradient penalty) on its own tape, or `None`; `seed` seeds any
+    /// randomness it needs. The default is `None`.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn loss_term(
+        &self,
+        real: &Image<M, D, NoneTape>,
+        fake: &Image<M, D, NoneTape>,
+        seed: u64,
+    ) -> Result<Option<Tensor<Rank0, f32, D, OwnedTape<f32, D>>>, D::Err> {
+        let _ = (real, fake, seed);
+        Ok(None)
+    }
     /// D(x): logits (W̄ from the stored ũ, v; no power iteration).
     ///
     /// # Errors
@@ -71,7 +113,8 @@ pub trait Discriminator<const M: usize, D: ConvDevice>:
     /// # Errors
     /// The device's error.
     fn power_iteration(&mut self, rounds: usize) -> Result<Vec<f32>, D::Err>;
-    /// σ(W̄) = σ(W)/σ̃ per layer, σ(W) exact (the Fig. 9 measurement).
+    /// σ(W̄) = σ(W)/σ̃ per layer, σ(W) exact (the Fig. 9 measurement); for the baselines, the
+    /// exact σ of the matrix each layer applies (see [`method`]).
     ///
     /// # Errors
     /// The device's or sn-core's error.
