@@ -215,7 +215,7 @@ pub fn run_dir(out: &Path, method: Method, setting: Setting) -> PathBuf {
 pub struct Fig9Request {
     /// Output folder.
     pub out: PathBuf,
-    /// Use this run instead of training `OUT/runs/METHOD-C`.
+    /// Use this run instead of training `OUT/runs/fig9-METHOD-C`.
     pub run: Option<PathBuf>,
     /// The method trained (the paper's Fig. 9: SN).
     pub method: Method,
@@ -246,7 +246,12 @@ pub fn fig9(req: &Fig9Request) -> Result<Report, Error> {
                 .unwrap_or(if req.scale.full { 100_000 } else { 1_200 });
             let mut config = req.scale.config(req.method, Setting::C, steps)?;
             config.sigma_every = if req.scale.full { 100 } else { 10 };
-            let dir = run_dir(&req.out, req.method, Setting::C);
+            // Its own run: σ is logged every 10 steps, and a sweep's run of the same method
+            // and setting has other steps.
+            let dir = req
+                .out
+                .join("runs")
+                .join(format!("fig9-{}-C", req.method.name()));
             train_or_resume(&config, &dir, req.scale.opts)?;
             dir
         }

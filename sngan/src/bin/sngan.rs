@@ -99,7 +99,7 @@ enum PaperCommand {
     Fig9 {
         #[command(flatten)]
         common: PaperCommon,
-        /// Use this existing run instead of training OUT/runs/METHOD-C.
+        /// Use this existing run instead of training OUT/runs/fig9-METHOD-C.
         #[arg(long)]
         run: Option<PathBuf>,
         /// The method trained.
