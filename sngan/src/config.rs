@@ -728,6 +728,35 @@ mod tests {
     }
 
     #[test]
+    fn a_method_brings_its_loss_unless_a_loss_is_given_and_sn_configs_are_unchanged() {
+        let mut c = RunConfig::for_dataset(Dataset::Digits);
+        let sn_json = serde_json::to_string(&c).unwrap();
+        assert!(!sn_json.contains("method"), "{sn_json}");
+        assert_eq!(
+            serde_json::from_str::<RunConfig>(&sn_json).unwrap().method,
+            Method::Sn
+        );
+        c.apply(&Overrides {
+            method: Some(Method::WganGp),
+            ..Default::default()
+        });
+        assert_eq!((c.method, c.loss), (Method::WganGp, LossName::Wasserstein));
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""method":"wgan-gp""#), "{json}");
+        assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), c);
+        c.apply(&Overrides {
+            method: Some(Method::Clip),
+            loss: Some(LossName::Hinge),
+            ..Default::default()
+        });
+        assert_eq!((c.method, c.loss), (Method::Clip, LossName::Hinge));
+        c.validate().unwrap();
+        c.arch = Arch::ResNet;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--method clip"), "{e}");
+    }
+
+    #[test]
     fn validation() {
         let digits = RunConfig::for_dataset(Dataset::Digits);
         digits.validate().unwrap();

@@ -133,8 +133,13 @@ where
     for i in 0..n {
         eye[i * n + i] = 1.0;
     }
+    // dfdx's permute keeps the tensor's id, and a matmul of a tensor with itself would
+    // borrow one gradient twice: the transpose is a scaled copy (×1) with an id of its own.
     if O <= N {
-        let wt = wm.with_empty_tape().try_permute::<Rank2<N, O>, _>()?;
+        let wt = wm
+            .with_empty_tape()
+            .try_permute::<Rank2<N, O>, _>()?
+            .try_mul(1.0)?;
         let eye = weight
             .device()
             .try_tensor_from_vec(eye, (Const::<O>, Const::<O>))?;
@@ -143,7 +148,10 @@ where
             .try_square()?
             .try_sum::<Rank0, _>()
     } else {
-        let wt = wm.with_empty_tape().try_permute::<Rank2<N, O>, _>()?;
+        let wt = wm
+            .with_empty_tape()
+            .try_permute::<Rank2<N, O>, _>()?
+            .try_mul(1.0)?;
         let eye = weight
             .device()
             .try_tensor_from_vec(eye, (Const::<N>, Const::<N>))?;
