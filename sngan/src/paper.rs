@@ -475,6 +475,19 @@ fn log(opts: &RunOptions, msg: &str) {
     }
 }
 
+/// Runs `f`, turning a panic (a bug in one method's code) into an error, so that one method
+/// cannot abort a whole sweep.
+fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Config(format!("panicked: {msg}")))
+    })
+}
+
 fn cell_path(out: &Path, method: Method, setting: Setting) -> PathBuf {
     out.join("cells")
         .join(format!("{}-{setting}.json", method.name()))
@@ -574,20 +587,21 @@ fn run_cell(
 ) -> Cell {
     let started = Instant::now();
     let dir = run_dir(&req.out, method, setting);
-    let result = req
-        .scale
-        .config(method, setting, steps)
-        .and_then(|c| {
-            train_or_resume(
-                &c,
-                &dir,
-                RunOptions {
-                    progress: false,
-                    ..req.scale.opts
-                },
-            )
-        })
-        .and_then(|_| scorer.score(&dir));
+    let result = guard(|| {
+        req.scale
+            .config(method, setting, steps)
+            .and_then(|c| {
+                train_or_resume(
+                    &c,
+                    &dir,
+                    RunOptions {
+                        progress: false,
+                        ..req.scale.opts
+                    },
+                )
+            })
+            .and_then(|_| scorer.score(&dir))
+    });
     let mut cell = Cell {
         method: method.name().to_string(),
         setting: setting.to_string(),
@@ -778,23 +792,25 @@ pub fn spectra(req: &SpectraRequest) -> Result<Report, Error> {
     let mut failures = String::new();
     for &method in &req.methods {
         let dir = run_dir(&req.out, method, req.setting);
-        let result = req.scale.config(method, req.setting, steps).and_then(|c| {
-            // A run at its target (e.g. from `robustness`) is used as it is.
-            if run::read_metrics(&dir)
-                .ok()
-                .and_then(|l| l.last().map(|l| l.step))
-                != Some(steps)
-            {
-                train_or_resume(
-                    &c,
-                    &dir,
-                    RunOptions {
-                        progress: false,
-                        ..req.scale.opts
-                    },
-                )?;
-            }
-            run::spectra(&dir)
+        let result = guard(|| {
+            req.scale.config(method, req.setting, steps).and_then(|c| {
+                // A run at its target (e.g. from `robustness`) is used as it is.
+                if run::read_metrics(&dir)
+                    .ok()
+                    .and_then(|l| l.last().map(|l| l.step))
+                    != Some(steps)
+                {
+                    train_or_resume(
+                        &c,
+                        &dir,
+                        RunOptions {
+                            progress: false,
+                            ..req.scale.opts
+                        },
+                    )?;
+                }
+                run::spectra(&dir)
+            })
         });
         match result {
             Ok(layers) => {
