@@ -20,6 +20,7 @@ pub mod loss;
 pub mod metrics;
 pub mod nets;
 pub mod optim;
+pub mod paper;
 pub mod plot;
 pub mod run;
 pub mod settings;

@@ -390,6 +390,115 @@ pub fn line_plot(
     c
 }
 
+/// One series of a [`bar_plot`]: a value (or none) per group.
+#[derive(Clone, Debug)]
+pub struct BarSeries {
+    /// Legend entry.
+    pub name: String,
+    /// One value per group; `None` or a non-finite value draws no bar (and an `X` on the axis).
+    pub values: Vec<Option<f64>>,
+}
+
+/// A grouped bar chart (as the paper's Fig. 1 and Fig. 10): one cluster per group label,
+/// one bar per series in it, coloured from [`PALETTE`], a legend on the right, an optional
+/// dashed horizontal line at `reference`. The y axis starts at 0 unless a value is negative.
+pub fn bar_plot(
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[BarSeries],
+    reference: Option<f64>,
+) -> Canvas {
+    const W: usize = 960;
+    const H: usize = 540;
+    const S: usize = 2;
+    let th = Canvas::text_height(S) as i64;
+    let value = |k: usize, g: usize| {
+        series[k]
+            .values
+            .get(g)
+            .copied()
+            .flatten()
+            .filter(|v| v.is_finite())
+    };
+    let all: Vec<f64> = (0..series.len())
+        .flat_map(|k| (0..groups.len()).filter_map(move |g| value(k, g)))
+        .chain(reference)
+        .collect();
+    let lo = all.iter().copied().fold(0.0f64, f64::min);
+    let hi = all.iter().copied().fold(0.0f64, f64::max);
+    let (y_lo, y_hi) = if hi - lo <= f64::EPSILON {
+        (lo, lo + 1.0)
+    } else {
+        (lo, hi + (hi - lo) * 0.08)
+    };
+    let (y_ticks, y_step) = nice_ticks(y_lo, y_hi, 6);
+    let y_labels: Vec<String> = y_ticks.iter().map(|&v| tick_label(v, y_step)).collect();
+    let label_w = y_labels
+        .iter()
+        .map(|l| Canvas::text_width(l, S))
+        .max()
+        .unwrap_or(0) as i64;
+    let legend_w = series
+        .iter()
+        .map(|s| Canvas::text_width(&s.name, S))
+        .max()
+        .unwrap_or(0) as i64
+        + 44;
+    let (left, right) = (label_w + 2 * th + 24, W as i64 - legend_w - 24);
+    let (top, bottom) = (3 * th, H as i64 - 3 * th - 12);
+    let py = |y: f64| bottom - ((y - y_lo) / (y_hi - y_lo) * (bottom - top) as f64).round() as i64;
+
+    let mut c = Canvas::new(W, H, WHITE);
+    for (&v, label) in y_ticks.iter().zip(&y_labels) {
+        let y = py(v);
+        c.line((left, y), (right, y), GRID, 1, None);
+        c.line((left - 6, y), (left, y), BLACK, 1, None);
+        let w = Canvas::text_width(label, S) as i64;
+        c.text(left - 10 - w, y - th / 2, label, BLACK, S);
+    }
+    let n_groups = groups.len().max(1) as i64;
+    let group_w = (right - left) / n_groups;
+    let bar_w = ((group_w * 4 / 5) / series.len().max(1) as i64).max(1);
+    for (g, label) in groups.iter().enumerate() {
+        let x0 = left + g as i64 * group_w + group_w / 10;
+        for k in 0..series.len() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let bx = x0 + k as i64 * bar_w;
+            match value(k, g) {
+                Some(v) => {
+                    let (a, b) = (py(v), py(0.0f64.max(y_lo)));
+                    c.fill_rect(bx, a.min(b), bx + bar_w - 2, a.max(b), colour);
+                }
+                None => c.text(bx, bottom - th - 2, "X", colour, 1),
+            }
+        }
+        let w = Canvas::text_width(label, S) as i64;
+        c.text(
+            left + g as i64 * group_w + group_w / 2 - w / 2,
+            bottom + 12,
+            label,
+            BLACK,
+            S,
+        );
+    }
+    if let Some(r) = reference.filter(|r| (y_lo..=y_hi).contains(r)) {
+        c.line((left, py(r)), (right, py(r)), GREY, 1, Some(6));
+    }
+    c.line((left, top), (left, bottom), BLACK, 1, None);
+    c.line((left, bottom), (right, bottom), BLACK, 1, None);
+    let tw = Canvas::text_width(title, S) as i64;
+    c.text((left + right) / 2 - tw / 2, th, title, BLACK, S);
+    c.text(8, top - th - 6, y_label, BLACK, S);
+    for (k, s) in series.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let y = top + k as i64 * (th + 10);
+        c.fill_rect(right + 14, y, right + 34, y + th, colour);
+        c.text(right + 42, y, &s.name, BLACK, S);
+    }
+    c
+}
+
 /// Renders `plots/losses.png` and `plots/sigma.png` of the run in `run_dir` from its
 /// `metrics.jsonl`; returns their paths.
 ///
@@ -505,6 +614,29 @@ mod tests {
         assert_eq!(Canvas::text_width("W\u{304}", 2), 10);
         let png = c.to_png().unwrap();
         assert_eq!(&png[1..4], b"PNG");
+    }
+
+    #[test]
+    fn bar_plot_draws_a_bar_per_value() {
+        let groups: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        let s = |name: &str, v: Vec<Option<f64>>| BarSeries {
+            name: name.into(),
+            values: v,
+        };
+        let c = bar_plot(
+            "t",
+            "y",
+            &groups,
+            &[
+                s("a", vec![Some(1.0), Some(2.0), None]),
+                s("b", vec![Some(0.5), Some(f64::NAN), Some(3.0)]),
+            ],
+            Some(1.0),
+        );
+        for colour in &PALETTE[..2] {
+            assert!(c.rgb.chunks(3).any(|p| p == colour), "{colour:?} missing");
+        }
+        bar_plot("t", "y", &[], &[], None);
     }
 
     #[test]

@@ -335,6 +335,38 @@ pub fn generate(run_dir: &Path, n: usize, seed: u64) -> Result<Generated, Error>
     }
 }
 
+/// Seconds taken by `steps` generator updates (each with its `n_dis` discriminator updates) of
+/// a fresh model of `config` on `device`, after `warmup` untimed updates (allocation, kernel
+/// selection). Nothing is written. With `random_data` the images are 256 fixed uniform-noise
+/// images of the configuration's size instead of its dataset (for timing without the data).
+///
+/// Every update reads its losses back to the host, so the clock stops when the device is done.
+///
+/// # Errors
+/// [`Error::Config`] for an invalid configuration or `steps == 0`; the dataset's, device's and
+/// training's errors (e.g. [`Error::NonFinite`]).
+pub fn time_steps(
+    config: &RunConfig,
+    device: DeviceKind,
+    warmup: usize,
+    steps: usize,
+    random_data: bool,
+) -> Result<f64, Error> {
+    config.validate()?;
+    if steps == 0 {
+        return Err(Error::Config("timing needs at least 1 step".into()));
+    }
+    let task = Task::Time {
+        warmup,
+        steps,
+        random_data,
+    };
+    match dispatch(config, Path::new(""), device, task)? {
+        Outcome::Timed(s) => Ok(s),
+        _ => unreachable!("a timing task returns Timed"),
+    }
+}
+
 /// Writes `values` as a NumPy `.npy` file (format 1.0, little-endian float32, C order) of
 /// `shape`, atomically.
 ///
@@ -418,6 +450,11 @@ enum Task<'a> {
         seed: u64,
     },
     Eval,
+    Time {
+        warmup: usize,
+        steps: usize,
+        random_data: bool,
+    },
 }
 
 enum Outcome {
@@ -425,6 +462,7 @@ enum Outcome {
     Sampled(SampleOutput),
     Sigmas(SigmaReport),
     Generated(Generated),
+    Timed(f64),
 }
 
 /// Checks that this build can compute on `device`.
@@ -674,6 +712,32 @@ impl Job<'_> {
                     m: M,
                     images: generate_images(&t, n, seed)?,
                 }))
+            }
+            Task::Time {
+                warmup,
+                steps,
+                random_data,
+            } => {
+                let source = if random_data {
+                    use rand::{Rng, SeedableRng};
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(self.config.seed);
+                    let pixels = (0..256 * 3 * M * M)
+                        .map(|_| rng.gen_range(-1.0f32..1.0))
+                        .collect();
+                    Source(Box::new(crate::data::InMemory::<M>::new(pixels)?))
+                } else {
+                    open_source::<M>(&self.config.dataset)?
+                };
+                let mut t = Trainer::<M, G, Dis, D>::new(dev, self.config.train_options())?;
+                let mut data = Batches::new(source, self.config.seed)?;
+                for _ in 0..warmup {
+                    t.train_step(&mut data)?;
+                }
+                let started = Instant::now();
+                for _ in 0..steps {
+                    t.train_step(&mut data)?;
+                }
+                Ok(Outcome::Timed(started.elapsed().as_secs_f64()))
             }
             Task::Eval => {
                 let mut t = Trainer::<M, G, Dis, D>::with_method(

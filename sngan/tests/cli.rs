@@ -765,3 +765,266 @@ fn eval_inception_metrics_missing_weights_and_protocol() {
     );
     std::fs::remove_dir_all(root).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// `sngan paper`: the paper's claims as commands, at tiny scale.
+
+/// Splits CSV text into records of fields (RFC 4180 quoting), asserting it is well formed.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => {
+                assert!(field.is_empty(), "a quote inside an unquoted field: {text}");
+                quoted = true;
+            }
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        !quoted && field.is_empty() && row.is_empty(),
+        "unterminated CSV: {text}"
+    );
+    let width = rows[0].len();
+    assert!(rows.iter().all(|r| r.len() == width), "ragged CSV: {text}");
+    rows
+}
+
+/// Asserts `md` holds a markdown table whose lines all have `columns` cells.
+fn assert_markdown_table(md: &str, columns: usize) {
+    let lines: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(lines.len() >= 3, "no table in {md}");
+    for l in &lines {
+        assert_eq!(
+            l.replace("\\|", "").matches('|').count(),
+            columns + 1,
+            "{l}\n{md}"
+        );
+    }
+    assert!(lines.iter().any(|l| l.starts_with("| --- |")), "{md}");
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG"))
+}
+
+#[test]
+fn paper_robustness_tiny_sweep_writes_its_table_and_skips_finished_cells() {
+    let out = scratch("paper-robustness");
+    let args = [
+        "paper",
+        "robustness",
+        "--out",
+        s(&out),
+        "--methods",
+        "sn,vanilla",
+        "--settings",
+        "C",
+        "--steps",
+        "2",
+        "-q",
+    ];
+    let text = ok(&args);
+    assert!(
+        text.contains("Figs. 1–2") && text.contains("digits IS"),
+        "{text}"
+    );
+    let csv = parse_csv(&std::fs::read_to_string(out.join("robustness.csv")).unwrap());
+    assert_eq!(csv[0][..4], ["method", "setting", "steps", "status"]);
+    assert_eq!(csv.len(), 3, "{csv:?}");
+    for row in &csv[1..] {
+        match row[3].as_str() {
+            // A scored cell has a digits IS within [1, 10] and a finite FID.
+            "ok" => {
+                let is: f64 = row[4].parse().unwrap();
+                let fid: f64 = row[5].parse().unwrap();
+                assert!((1.0..=10.0).contains(&is) && fid.is_finite(), "{row:?}");
+            }
+            // A method this build lacks is a failed cell with the reason, not a failed sweep.
+            "failed" | "diverged" => assert!(!row[7].is_empty(), "{row:?}"),
+            other => panic!("status {other}: {row:?}"),
+        }
+    }
+    assert_eq!(csv[1][3], "ok", "sn must train: {csv:?}");
+    let md = std::fs::read_to_string(out.join("robustness.md")).unwrap();
+    assert_markdown_table(&md, 2);
+    assert!(is_png(&out.join("robustness_is.png")) && is_png(&out.join("robustness_fid.png")));
+    assert!(out.join("digits-classifier-v1-seed0.safetensors").is_file());
+
+    // A re-run leaves the finished cell as it was (its training time would differ if redone).
+    let cell = out.join("cells").join("sn-C.json");
+    let before = std::fs::read_to_string(&cell).unwrap();
+    let ckpt = checkpoint::latest(&out.join("runs").join("sn-C")).unwrap();
+    let ckpt_time = std::fs::metadata(&ckpt).unwrap().modified().unwrap();
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&cell).unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&ckpt).unwrap().modified().unwrap(),
+        ckpt_time
+    );
+
+    // Fig. 3 from the same runs: one spectrum per layer, normalized to a largest of 1.
+    let text = ok(&[
+        "paper",
+        "spectra",
+        "--out",
+        s(&out),
+        "--methods",
+        "sn",
+        "--steps",
+        "2",
+        "-q",
+    ]);
+    assert!(text.contains("Fig. 3"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&ckpt).unwrap().modified().unwrap(),
+        ckpt_time
+    );
+    let csv = parse_csv(&std::fs::read_to_string(out.join("spectra.csv")).unwrap());
+    assert_eq!(
+        csv[0],
+        ["method", "layer", "index", "singular_value", "normalized"]
+    );
+    let firsts: Vec<&Vec<String>> = csv[1..].iter().filter(|r| r[2] == "1").collect();
+    assert_eq!(firsts.len(), 8, "{firsts:?}");
+    assert!(firsts.iter().all(|r| r[4] == "1.000000"), "{firsts:?}");
+    assert!(csv[1..]
+        .iter()
+        .all(|r| (0.0..=1.0).contains(&r[4].parse::<f64>().unwrap())));
+    assert_markdown_table(&std::fs::read_to_string(out.join("spectra.md")).unwrap(), 9);
+    assert!(is_png(&out.join("spectra_c0.png")) && is_png(&out.join("spectra_l7.png")));
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn paper_fig9_writes_sigma_per_layer_and_cost_prints_ratios() {
+    let out = scratch("paper-fig9");
+    let text = ok(&["paper", "fig9", "--out", s(&out), "--steps", "20", "-q"]);
+    assert!(
+        text.contains("Fig. 9") && text.contains("1.00–1.05"),
+        "{text}"
+    );
+    let csv = parse_csv(&std::fs::read_to_string(out.join("fig9_sigma.csv")).unwrap());
+    assert_eq!(
+        csv[0],
+        ["step", "c0", "c1", "c2", "c3", "c4", "c5", "c6", "l7"]
+    );
+    // sigma_every = 10: steps 10 and 20; every σ(W̄) of an SN layer is ≥ 1 up to rounding.
+    assert_eq!(csv.len(), 3, "{csv:?}");
+    for row in &csv[1..] {
+        assert!(
+            row[1..].iter().all(|v| v.parse::<f64>().unwrap() > 0.99),
+            "{row:?}"
+        );
+    }
+    assert_markdown_table(
+        &std::fs::read_to_string(out.join("fig9_sigma.md")).unwrap(),
+        5,
+    );
+    assert!(is_png(&out.join("fig9_sigma.png")));
+
+    let text = ok(&[
+        "paper",
+        "cost",
+        "--out",
+        s(&out),
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--reps",
+        "2",
+        "-q",
+    ]);
+    for needle in [
+        "SN / vanilla",
+        "WGAN-GP / SN",
+        "≈ 1.10",
+        "≈ 1.3",
+        "n_dis = 5",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let csv = parse_csv(&std::fs::read_to_string(out.join("cost.csv")).unwrap());
+    assert_eq!(
+        csv[0],
+        ["rep", "method", "steps", "seconds", "s_per_100_updates"]
+    );
+    // SN is timed twice (its two repetitions), with positive times.
+    let sn: Vec<f64> = csv[1..]
+        .iter()
+        .filter(|r| r[1] == "sn")
+        .map(|r| r[4].parse().unwrap())
+        .collect();
+    assert!(sn.len() == 2 && sn.iter().all(|&t| t > 0.0), "{csv:?}");
+    assert!(is_png(&out.join("cost.png")));
+    if cfg!(not(feature = "cuda")) {
+        let msg = fails(&["paper", "cost", "--out", s(&out), "--device", "cuda"]);
+        assert!(msg.contains("cuda"), "{msg}");
+    }
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn paper_table2_errors_name_the_missing_file() {
+    let root = scratch("paper-table2");
+    let data = root.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&data).unwrap();
+    let weights = root.join("inception.safetensors");
+    let args = |dataset: &'static str| {
+        vec![
+            "paper".to_string(),
+            "table2".into(),
+            "--out".into(),
+            s(&root.join("out")).into(),
+            "--method".into(),
+            "sn".into(),
+            "--dataset".into(),
+            dataset.into(),
+            "--data-dir".into(),
+            s(&data).into(),
+            "--inception-weights".into(),
+            s(&weights).into(),
+        ]
+    };
+    let run = |a: Vec<String>| fails(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let msg = run(args("cifar10"));
+    assert!(
+        msg.contains("data_batch_1.bin") && msg.contains(s(&data)),
+        "{msg}"
+    );
+    let msg = run(args("stl10"));
+    assert!(msg.contains("unlabeled_X.bin"), "{msg}");
+    // With the data present (empty files suffice for the check), the weights are named.
+    for i in 1..=5 {
+        std::fs::write(data.join(format!("data_batch_{i}.bin")), b"").unwrap();
+    }
+    let msg = run(args("cifar10"));
+    assert!(
+        msg.contains(s(&weights)) && msg.contains("convert_fid_weights"),
+        "{msg}"
+    );
+    // Nothing was trained.
+    assert!(!root.join("out").join("runs").exists());
+    std::fs::write(&weights, b"").unwrap();
+    let mut a = args("cifar10");
+    a.extend(["--fid-stats".into(), s(&root.join("stats.npz")).into()]);
+    let msg = run(a);
+    assert!(msg.contains("stats.npz"), "{msg}");
+    let msg = run(args("digits"));
+    assert!(msg.contains("cifar10 and stl10"), "{msg}");
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -15,6 +15,7 @@ use sngan::config::{
 };
 use sngan::metrics::eval::{evaluate, EvalRequest, MetricsReport, Reference};
 use sngan::metrics::inception;
+use sngan::paper::{self, CostArch};
 use sngan::run::{self, RunOptions, SampleRequest};
 use sngan::settings::Setting;
 
@@ -85,6 +86,167 @@ enum Command {
         /// The run directory.
         run_dir: PathBuf,
     },
+    /// Reproduce the paper's claims: each command writes a CSV and a markdown table and a PNG
+    /// into --out, with the paper's numbers beside the measured ones. Small scale (the
+    /// embedded digits, CPU) by default; --full is the paper's scale (CIFAR-10, GPU).
+    #[command(subcommand)]
+    Paper(PaperCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PaperCommand {
+    /// Fig. 9: σ(W̄) of every D layer over training (setting C) → fig9_sigma.{csv,md,png}.
+    Fig9 {
+        #[command(flatten)]
+        common: PaperCommon,
+        /// Use this existing run instead of training OUT/runs/fig9-METHOD-C.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// The method trained.
+        #[arg(long, default_value = "sn", value_parser = names::<Method>(Method::NAMES))]
+        method: Method,
+    },
+    /// Figs. 1-2: every method x setting trained and scored (digits IS / FID at small scale,
+    /// Inception IS / FID with --full) → cells/*.json, robustness.{csv,md},
+    /// robustness_{is,fid}.png. Finished cells are skipped on a re-run.
+    Robustness {
+        #[command(flatten)]
+        common: PaperCommon,
+        /// Methods, comma-separated [default: all].
+        #[arg(long, value_delimiter = ',', value_parser = names::<Method>(Method::NAMES))]
+        methods: Vec<Method>,
+        /// Settings of Table 1, comma-separated [default: A,B,C,D,E,F].
+        #[arg(long, value_delimiter = ',')]
+        settings: Vec<Setting>,
+        /// Generated images scored per cell [default: 1000; 5000 with --full].
+        #[arg(long)]
+        n_fake: Option<usize>,
+        /// With --full: the Inception weights.
+        #[arg(long)]
+        inception_weights: Option<PathBuf>,
+    },
+    /// Fig. 3: singular values of every trained D layer / the largest, per method →
+    /// spectra.{csv,md}, spectra_LAYER.png (runs shared with `robustness` under one --out).
+    Spectra {
+        #[command(flatten)]
+        common: PaperCommon,
+        /// Methods, comma-separated [default: all].
+        #[arg(long, value_delimiter = ',', value_parser = names::<Method>(Method::NAMES))]
+        methods: Vec<Method>,
+        /// The setting the runs train with.
+        #[arg(long, default_value = "C")]
+        setting: Setting,
+    },
+    /// Fig. 10: seconds per 100 generator updates at n_dis = 5, methods timed in turn in one
+    /// process, with the ratios SN/vanilla and WGAN-GP/SN beside the paper's → cost.{csv,md,png}.
+    Cost {
+        /// Output folder.
+        #[arg(long, default_value = "paper")]
+        out: PathBuf,
+        /// Methods, comma-separated [default: vanilla,wn,sn,wgan-gp].
+        #[arg(long, value_delimiter = ',', value_parser = names::<Method>(Method::NAMES))]
+        methods: Vec<Method>,
+        /// Network size: digits (16x16, 1/4 width), cifar (32x32 full width, Table 3), stl
+        /// (48x48 full width) [default: digits; cifar with --full].
+        #[arg(long, value_parser = names::<CostArch>(CostArch::NAMES))]
+        size: Option<CostArch>,
+        /// The paper's setting: --size cifar, 100 timed updates.
+        #[arg(long)]
+        full: bool,
+        /// CIFAR-10 / STL-10 directory for --size cifar / stl [default: fixed noise images].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Timed generator updates per method and repetition [default: 20; 100 with --full].
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Untimed updates before each timing.
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Repetitions (methods interleaved within each).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// Table 2: one row (method x dataset) at full scale: train, then IS / FID with the
+    /// protocol printed beside every number → table2/ROW.json, table2.{csv,md}.
+    Table2 {
+        /// Output folder.
+        #[arg(long, default_value = "paper")]
+        out: PathBuf,
+        /// The method.
+        #[arg(long, value_parser = names::<Method>(Method::NAMES))]
+        method: Method,
+        /// cifar10 or stl10.
+        #[arg(long, value_parser = names::<DatasetKind>(DatasetKind::NAMES))]
+        dataset: DatasetKind,
+        /// The dataset's directory (cifar-10-batches-bin, stl10_binary).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The Inception weights (see `sngan eval --help`).
+        #[arg(long, default_value = inception::WEIGHTS_NAME)]
+        inception_weights: PathBuf,
+        /// FID against these statistics (.npz) instead of the first --n-real training images.
+        #[arg(long)]
+        fid_stats: Option<PathBuf>,
+        /// std-cnn (Table 3) or resnet (Tables 4-5, SN only).
+        #[arg(long, default_value = "std-cnn", value_parser = names::<Arch>(Arch::NAMES))]
+        arch: Arch,
+        /// The loss [default: the method's; hinge for --arch resnet].
+        #[arg(long, value_parser = names::<LossName>(LossName::NAMES))]
+        loss: Option<LossName>,
+        /// Table 1's setting [default: C; resnet for --arch resnet].
+        #[arg(long)]
+        setting: Option<Setting>,
+        /// Generator updates [default: 100000; 50000 for the ResNet].
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Real images for FID (the paper: 10,000).
+        #[arg(long, default_value_t = 10_000)]
+        n_real: usize,
+        /// Generated images (the paper: 5,000).
+        #[arg(long, default_value_t = 5_000)]
+        n_fake: usize,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// The digits metric on reference sets (real, halves, noisy, noise, collapsed) →
+    /// digits_metric.{csv,md,png}.
+    DigitsMetric {
+        /// Output folder.
+        #[arg(long, default_value = "paper")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PaperCommon {
+    /// Output folder (runs under OUT/runs, the digits classifier cached in OUT).
+    #[arg(long, default_value = "paper")]
+    out: PathBuf,
+    /// The paper's scale: CIFAR-10 (--data-dir), full width, 100K updates (a GPU: --device cuda).
+    #[arg(long, requires = "data_dir")]
+    full: bool,
+    /// CIFAR-10's directory with --full.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Generator updates per run [default: 1200 for fig9, 400 for robustness and spectra;
+    /// 100000 with --full].
+    #[arg(long)]
+    steps: Option<usize>,
+    #[command(flatten)]
+    exec: Exec,
+}
+
+impl PaperCommon {
+    fn scale(&self) -> paper::Scale {
+        paper::Scale {
+            full: self.full,
+            data_dir: self.data_dir.clone(),
+            steps: self.steps,
+            opts: self.exec.options(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -397,6 +559,123 @@ fn eval(run_dir: PathBuf, a: MetricsArgs) -> anyhow::Result<String> {
     Ok(out)
 }
 
+fn paper_command(c: PaperCommand) -> anyhow::Result<String> {
+    let all = |v: Vec<Method>, default: &[Method]| if v.is_empty() { default.to_vec() } else { v };
+    let report = match c {
+        PaperCommand::Fig9 {
+            common,
+            run,
+            method,
+        } => {
+            run::check_device(common.exec.device)?;
+            paper::fig9(&paper::Fig9Request {
+                out: common.out.clone(),
+                run,
+                method,
+                scale: common.scale(),
+            })?
+        }
+        PaperCommand::Robustness {
+            common,
+            methods,
+            settings,
+            n_fake,
+            inception_weights,
+        } => {
+            run::check_device(common.exec.device)?;
+            paper::robustness(&paper::RobustnessRequest {
+                out: common.out.clone(),
+                methods: all(methods, &Method::ALL),
+                settings: if settings.is_empty() {
+                    Setting::TABLE_1.to_vec()
+                } else {
+                    settings
+                },
+                n_fake: n_fake.unwrap_or(if common.full { 5_000 } else { 1_000 }),
+                inception_weights,
+                scale: common.scale(),
+            })?
+        }
+        PaperCommand::Spectra {
+            common,
+            methods,
+            setting,
+        } => {
+            run::check_device(common.exec.device)?;
+            paper::spectra(&paper::SpectraRequest {
+                out: common.out.clone(),
+                methods: all(methods, &Method::ALL),
+                setting,
+                scale: common.scale(),
+            })?
+        }
+        PaperCommand::Cost {
+            out,
+            methods,
+            size,
+            full,
+            data_dir,
+            steps,
+            warmup,
+            reps,
+            exec,
+        } => paper::cost(&paper::CostRequest {
+            out,
+            methods: all(
+                methods,
+                &[Method::Vanilla, Method::Wn, Method::Sn, Method::WganGp],
+            ),
+            arch: size.unwrap_or(if full {
+                CostArch::Cifar
+            } else {
+                CostArch::Digits
+            }),
+            data_dir,
+            steps: steps.unwrap_or(if full { 100 } else { 20 }),
+            warmup,
+            reps,
+            device: exec.device,
+            progress: !exec.quiet,
+        })?,
+        PaperCommand::Table2 {
+            out,
+            method,
+            dataset,
+            data_dir,
+            inception_weights,
+            fid_stats,
+            arch,
+            loss,
+            setting,
+            steps,
+            n_real,
+            n_fake,
+            exec,
+        } => paper::table2(&paper::Table2Request {
+            out,
+            method,
+            dataset,
+            data_dir,
+            inception_weights,
+            fid_stats,
+            arch,
+            loss,
+            setting,
+            steps,
+            n_real,
+            n_fake,
+            opts: exec.options(),
+        })?,
+        PaperCommand::DigitsMetric { out } => paper::digits_metric(&out)?,
+    };
+    let mut text = report.text;
+    text.push('\n');
+    for f in &report.files {
+        text += &format!("wrote {}\n", f.display());
+    }
+    Ok(text)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -432,6 +711,7 @@ fn main() -> ExitCode {
                     .collect()
             })
             .map_err(Into::into),
+        Command::Paper(c) => paper_command(c),
     };
     match result {
         Ok(text) => {

@@ -7,11 +7,14 @@
 //!   pytorch-fid's 1e-6·I fallback.
 //! - [`is`]: the Inception score over 10 splits, mean ± std.
 //! - [`npz`]: pytorch-fid's `.npz` statistics, read and written.
+//! - [`digits`]: digits IS and FID, with a small classifier of the embedded digits in place of
+//!   Inception-v3, for the small-scale experiments.
 //! - [`eval`]: IS and FID of a run's checkpoint, with their protocol (`sngan eval`).
 //!
 //! The protocol (SNGAN.md §7): every reported number states the weights, n_real and which
 //! split, n_fake and the resize ([`Protocol`]).
 
+pub mod digits;
 pub mod eval;
 pub mod fid;
 pub mod inception;
