@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! gpu_check parity [--batch N]              CPU vs CUDA: one JSON object on stdout
-//! gpu_check speed  [--steps N] [--warmup N] one JSON line per measured config on stdout
+//! gpu_check speed  [--steps N] [--warmup N] [--cache]
+//!                                           one JSON line per measured config on stdout
 //! ```
 //!
 //! **parity** builds G and D on the CPU (seeded), copies them to the GPU with dfdx's
@@ -699,11 +700,16 @@ mod cuda {
         Ok(times[times.len() / 2])
     }
 
-    fn speed(steps: usize, warmup: usize) -> Result<(), sngan::Error> {
+    /// `cache`: dfdx's allocation cache on (every tensor otherwise is a fresh device
+    /// allocation, freed when dropped).
+    fn speed(steps: usize, warmup: usize, cache: bool) -> Result<(), sngan::Error> {
         type Sn = Trainer<32, G<Cuda>, Dsc<true, Cuda>, Cuda>;
         type Plain = Trainer<32, G<Cuda>, Dsc<false, Cuda>, Cuda>;
         let e = Cuda::into_error;
         let dev = Cuda::try_seed_from_u64(0).map_err(e)?;
+        if cache {
+            dev.enable_cache();
+        }
         let real: Image<32, Cuda, NoneTape> = dev.sample_normal_like(&(64, Const, Const, Const));
         let mut sn = Sn::new(dev.clone(), options(1))?;
         let mut plain = Plain::new(dev.clone(), options(1))?;
@@ -742,7 +748,7 @@ mod cuda {
         )?;
         for (cfg, s) in [("d_sn", d_sn), ("d_plain", d_plain), ("g", g)] {
             lines.push(format!(
-                "{{\"bench\": \"table3_step\", \"impl\": \"sngan-dfdx-cuda\", \"config\": \"{cfg}\", \"median_s\": {s:.6}}}"
+                "{{\"bench\": \"table3_step\", \"impl\": \"sngan-dfdx-cuda\", \"config\": \"{cfg}\", \"cache\": {cache}, \"median_s\": {s:.6}}}"
             ));
         }
         // Fig. 10: 100 generator updates at n_dis = 5 (600 updates), real data.
@@ -759,7 +765,7 @@ mod cuda {
         sync()?;
         let s100 = t.elapsed().as_secs_f64();
         lines.push(format!(
-            "{{\"bench\": \"fig10\", \"impl\": \"sngan-dfdx-cuda\", \"config\": \"sn_ndis5\", \"seconds_per_100_g_updates\": {s100:.3}}}"
+            "{{\"bench\": \"fig10\", \"impl\": \"sngan-dfdx-cuda\", \"config\": \"sn_ndis5\", \"cache\": {cache}, \"seconds_per_100_g_updates\": {s100:.3}}}"
         ));
         for l in lines {
             println!("{l}");
@@ -785,9 +791,14 @@ mod cuda {
                 }
                 Ok(())
             }
-            Some("speed") => speed(arg("--steps", 10)?, arg("--warmup", 3)?),
+            Some("speed") => speed(
+                arg("--steps", 10)?,
+                arg("--warmup", 3)?,
+                args.iter().any(|a| a == "--cache"),
+            ),
             _ => Err(sngan::Error::Config(
-                "usage: gpu_check parity [--batch N] | speed [--steps N] [--warmup N]".into(),
+                "usage: gpu_check parity [--batch N] | speed [--steps N] [--warmup N] [--cache]"
+                    .into(),
             )),
         }
     }
