@@ -109,7 +109,7 @@ impl<'a, T: Float> DynMatrix<'a, T> {
 
     fn with_blocks(data: &'a [T], rows: usize, cols: usize, blocks: usize) -> Result<Self> {
         let len = checked_len(rows, cols)?;
-        if blocks == 0 || cols % blocks != 0 {
+        if blocks == 0 || !cols.is_multiple_of(blocks) {
             return Err(Error::InvalidShape { rows, cols });
         }
         if data.len() != len {

@@ -50,7 +50,7 @@ impl<const M: usize> InMemory<M> {
     /// # Errors
     /// [`Error::Data`] if `pixels` is empty or not a whole number of images.
     pub fn new(pixels: Vec<f32>) -> Result<Self, Error> {
-        if pixels.is_empty() || pixels.len() % Self::IMAGE_LEN != 0 {
+        if pixels.is_empty() || !pixels.len().is_multiple_of(Self::IMAGE_LEN) {
             return Err(Error::Data(format!(
                 "{} values are not a whole, non-zero number of 3x{M}x{M} images ({} values each)",
                 pixels.len(),

@@ -124,15 +124,17 @@ impl Cifar10 {
                     thousands(RECORD_LEN as u64),
                     thousands(len)
                 ))),
-                None if len == 0 || len % RECORD_LEN as u64 != 0 => Err(Error::Data(format!(
-                    "{}: expected a whole, non-zero number of {}-byte records, found {} bytes \
+                None if len == 0 || !len.is_multiple_of(RECORD_LEN as u64) => {
+                    Err(Error::Data(format!(
+                        "{}: expected a whole, non-zero number of {}-byte records, found {} bytes \
                      ({} records and {} bytes)",
-                    path.display(),
-                    thousands(RECORD_LEN as u64),
-                    thousands(len),
-                    thousands(len / RECORD_LEN as u64),
-                    len % RECORD_LEN as u64
-                ))),
+                        path.display(),
+                        thousands(RECORD_LEN as u64),
+                        thousands(len),
+                        thousands(len / RECORD_LEN as u64),
+                        len % RECORD_LEN as u64
+                    )))
+                }
                 _ => Ok(()),
             };
             check(file_len(path, what)?)?;

@@ -98,7 +98,7 @@ pub fn real_images() -> Vec<f32> {
 /// Grey 16×16 planes of `images` (`3 × m × m` each, NCHW): the channel mean, resized.
 fn to_planes(images: &[f32], m: usize) -> Result<Vec<f32>, Error> {
     let per = 3 * m * m;
-    if m == 0 || images.is_empty() || images.len() % per != 0 {
+    if m == 0 || images.is_empty() || !images.len().is_multiple_of(per) {
         return Err(Error::Config(format!(
             "digits metric: {} values are not whole 3x{m}x{m} images",
             images.len()

@@ -90,7 +90,7 @@ impl StatsAccumulator {
     /// [`Error::NonFinite`] if a value is NaN or infinite.
     pub fn add<F: Copy + Into<f64>>(&mut self, features: &[F]) -> Result<(), Error> {
         let d = self.dim;
-        if d == 0 || features.len() % d != 0 {
+        if d == 0 || !features.len().is_multiple_of(d) {
             return Err(Error::Config(format!(
                 "features: {} values are not rows of dimension {d}",
                 features.len()

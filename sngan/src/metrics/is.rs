@@ -36,7 +36,7 @@ pub fn inception_score(
     classes: usize,
     splits: usize,
 ) -> Result<InceptionScore, Error> {
-    if classes == 0 || logits.len() % classes != 0 {
+    if classes == 0 || !logits.len().is_multiple_of(classes) {
         return Err(Error::Config(format!(
             "Inception score: {} logits are not rows of {classes} classes",
             logits.len()

@@ -88,7 +88,7 @@ type T4<const C: usize, const H: usize, const W: usize, D, T> =
 struct Half<const H: usize, const HO: usize>;
 impl<const H: usize, const HO: usize> Half<H, HO> {
     const OK: () = assert!(
-        H % 2 == 0 && 2 * HO == H,
+        H.is_multiple_of(2) && 2 * HO == H,
         "2x2 average pooling needs an even input size and output size H/2; nearest 2x upsampling \
          gives output size 2H"
     );
