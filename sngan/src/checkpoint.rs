@@ -293,21 +293,7 @@ where
                 self.method()
             )));
         }
-        let mut tensors = Named::new();
-        for (name, view) in st.tensors() {
-            if view.dtype() != SDtype::F32 {
-                return Err(bad(format!(
-                    "tensor {name} is {:?}, expected F32",
-                    view.dtype()
-                )));
-            }
-            let values = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            tensors.insert(name, (view.shape().to_vec(), values));
-        }
+        let mut tensors = f32_tensors(&st, "", &bad)?;
         if let Some((name, _)) = tensors
             .iter()
             .find(|(_, (_, v))| v.iter().any(|x| !x.is_finite()))
@@ -379,6 +365,16 @@ pub fn read_tensors(path: &Path, prefix: &str) -> Result<Named, Error> {
     let bytes = fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(format!("not a safetensors file or truncated ({e:?})")))?;
+    f32_tensors(&st, prefix, &bad)
+}
+
+/// Every tensor of `st` whose name starts with `prefix`, keyed by the rest of its name, as
+/// (shape, little-endian f32 values); a tensor of another dtype is an error made by `bad`.
+fn f32_tensors(
+    st: &SafeTensors<'_>,
+    prefix: &str,
+    bad: &impl Fn(String) -> Error,
+) -> Result<Named, Error> {
     let mut out = Named::new();
     for (name, view) in st.tensors() {
         let Some(key) = name.strip_prefix(prefix) else {
