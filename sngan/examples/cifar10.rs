@@ -11,6 +11,10 @@
 //! one power-iteration round per pass through D. Prints losses and σ(W̄) every 100 steps,
 //! writes sample grids and a checkpoint every 1,000 steps to `out` (default `runs/cifar10`).
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -24,6 +28,7 @@ use sngan::viz::save_grid;
 use sngan::Dev;
 
 fn main() {
+    sngan::alloc::keep_freed_memory();
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -6,6 +6,10 @@
 //! `runs/digits`). Prints a line every 25 steps; writes `samples_STEP.png` every 100 steps and
 //! at the end, and `sigma.csv` (step, losses, σ(W̄) per layer) every 25 steps.
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,6 +33,7 @@ type DigitsGan = Trainer<
 const WARMUP_STEPS: usize = 50;
 
 fn main() {
+    sngan::alloc::keep_freed_memory();
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -7,6 +7,7 @@
 // dfdx tensor types spell out shape, dtype, device and tape; aliases would hide the shapes.
 #![allow(clippy::type_complexity)]
 
+pub mod alloc;
 pub mod baselines;
 pub mod checkpoint;
 pub mod config;

@@ -44,8 +44,13 @@
 //! of steps and ends with a device-to-host read (which waits for all queued work); a step's
 //! time is the block's time divided by its steps.
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 #[cfg(feature = "cuda")]
 fn main() {
+    sngan::alloc::keep_freed_memory();
     if let Err(e) = cuda::main() {
         eprintln!("gpu_check: {e}");
         std::process::exit(2);

@@ -9,6 +9,10 @@
 //! `cargo run --release -p sngan-benches --bin inception_features -- [--batch N] [--iters N]
 //! [--warmup N] [--weights FILE] [--json]`
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -21,6 +25,7 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    sngan::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let batch: usize = arg(&args, "--batch").map_or(Ok(25), |v| v.parse())?;
     let iters: usize = arg(&args, "--iters").map_or(Ok(2), |v| v.parse())?;

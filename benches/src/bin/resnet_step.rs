@@ -17,6 +17,10 @@
 //! `cargo run --release -p sngan-benches --bin resnet_step -- [--steps N] [--warmup N]
 //! [--batch-d N] [--batch-g N] [--json]`
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use dfdx::prelude::*;
 use sngan::nets::resnet::{ResNetDiscriminator32, ResNetGenerator32};
 use sngan::nets::Image;
@@ -38,6 +42,7 @@ fn options(batch_d: usize, batch_g: usize) -> TrainOptions {
 }
 
 fn main() -> Result<(), sngan::Error> {
+    sngan::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: usize| -> Result<usize, sngan::Error> {
         match args.iter().position(|a| a == name) {

@@ -15,6 +15,10 @@
 //! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
 //! [--only d_sn|d_plain|g] [--cache]`
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use dfdx::prelude::*;
 use sngan::loss::Loss;
 use sngan::nets::std_cnn::{StdCnnDiscriminator32, StdCnnGenerator32};
@@ -38,6 +42,7 @@ fn options() -> TrainOptions {
 }
 
 fn main() -> Result<(), sngan::Error> {
+    sngan::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: usize| {
         args.iter()

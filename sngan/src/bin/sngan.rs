@@ -2,6 +2,10 @@
 //!
 //! Argument parsing only; the work is done by `sngan::run`, `sngan::config` and `sngan::plot`.
 
+// mimalloc, keeping freed memory for the next step: see `sngan::alloc`.
+#[global_allocator]
+static GLOBAL: sngan::alloc::MiMalloc = sngan::alloc::MiMalloc;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -677,6 +681,7 @@ fn paper_command(c: PaperCommand) -> anyhow::Result<String> {
 }
 
 fn main() -> ExitCode {
+    sngan::alloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => train(*a),
