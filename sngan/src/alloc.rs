@@ -50,6 +50,8 @@ pub fn keep_freed_memory() {
 /// one mimalloc reads from `MIMALLOC_PURGE_DELAY`.
 #[doc(hidden)]
 #[allow(unsafe_code)]
+// `c_long` is i64 here but i32 on Windows.
+#[allow(clippy::useless_conversion)]
 pub fn purge_delay_ms() -> i64 {
     // SAFETY: `mi_option_get` reads an integer from mimalloc's option table (initializing it
     // from the environment on first use); the index is a valid option.
