@@ -1,7 +1,7 @@
 //! The device alias and the one seam through which every convolution runs.
 
-use dfdx::shapes::{HasShape, Rank0, Shape};
-use dfdx::tensor::{Cpu, Tape, Tensor, TensorToArray};
+use dfdx::shapes::{Const, Dim, HasShape, Rank0, Shape};
+use dfdx::tensor::{Cpu, OwnedTape, Tape, Tensor, TensorToArray};
 use dfdx::tensor_ops::Device;
 
 /// The device the crate's binaries and examples train on: `Cuda` with the `cuda` feature,
@@ -74,7 +74,26 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
             x.try_prelu(slope)
         }
     }
+
+    /// `relu(bn(x))` with `bn` in training mode: batch statistics, running statistics
+    /// updated, gradients into x, γ and β. The default is dfdx's `BatchNorm2D::try_forward_mut`
+    /// then `relu`; on `Cpu` one fused parallel kernel (same results within f32 rounding:
+    /// `tests/conv_kernels.rs`).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    fn batch_norm2d_relu<const C: usize, H: Dim, W: Dim>(
+        bn: &mut BatchNorm2d<C, Self>,
+        x: Tensor<(usize, Const<C>, H, W), f32, Self, OwnedTape<f32, Self>>,
+    ) -> Result<Tensor<(usize, Const<C>, H, W), f32, Self, OwnedTape<f32, Self>>, Self::Err> {
+        use dfdx::nn::ModuleMut;
+        Self::leaky_relu(bn.try_forward_mut(x)?, 0.0)
+    }
 }
+
+/// The generator's batch normalization as its training forward runs it: see
+/// [`ConvDevice::batch_norm2d_relu`].
+pub type BatchNorm2d<const C: usize, D> = dfdx::nn::modules::BatchNorm2D<C, f32, D>;
 
 /// `y + b` with b broadcast over batch and space, b's gradient recorded under its id.
 fn add_bias<D: Device<f32>, T: Tape<f32, D>>(
@@ -150,6 +169,14 @@ impl ConvDevice for Cpu {
         crate::kernels::conv_transpose2d(x, w, b, stride, padding)
     }
 
+    /// One fused parallel kernel; [`reference::batch_norm2d_relu`] is dfdx's.
+    fn batch_norm2d_relu<const C: usize, H: Dim, W: Dim>(
+        bn: &mut BatchNorm2d<C, Self>,
+        x: Tensor<(usize, Const<C>, H, W), f32, Self, OwnedTape<f32, Self>>,
+    ) -> Result<Tensor<(usize, Const<C>, H, W), f32, Self, OwnedTape<f32, Self>>, Self::Err> {
+        crate::kernels::batch_norm2d_relu(bn, x)
+    }
+
     /// The project's parallel kernel for `slope ≥ 0`, dfdx's `prelu` otherwise.
     fn leaky_relu<S: Shape, T: Tape<f32, Self>>(
         x: Tensor<S, f32, Self, T>,
@@ -169,7 +196,7 @@ impl ConvDevice for Cpu {
 /// `conv_kernels` benchmark.
 pub mod reference {
     use super::Dyn4;
-    use dfdx::tensor::{Cpu, CpuError, NoneTape, Tape, Tensor};
+    use dfdx::tensor::{Cpu, CpuError, NoneTape, OwnedTape, Tape, Tensor};
     use dfdx::tensor_ops::{TryConv2D, TryConvTrans2D};
 
     /// dfdx's `conv2d` (see [`ConvDevice::conv2d`](super::ConvDevice::conv2d)).
@@ -199,6 +226,22 @@ pub mod reference {
         padding: usize,
     ) -> Result<Dyn4<Cpu, T>, CpuError> {
         super::add_bias((x, w).try_convtrans2d(stride, padding, 1usize, 1usize)?, b)
+    }
+
+    /// dfdx's `BatchNorm2D` (training mode) then `relu` (see
+    /// [`ConvDevice::batch_norm2d_relu`](super::ConvDevice::batch_norm2d_relu)).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn batch_norm2d_relu<const C: usize, H: dfdx::shapes::Dim, W: dfdx::shapes::Dim>(
+        bn: &mut super::BatchNorm2d<C, Cpu>,
+        x: Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, OwnedTape<f32, Cpu>>,
+    ) -> Result<
+        Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, OwnedTape<f32, Cpu>>,
+        CpuError,
+    > {
+        use dfdx::nn::ModuleMut;
+        bn.try_forward_mut(x)?.try_relu()
     }
 
     /// dfdx's `relu` (`slope = 0`) or `prelu` (see

@@ -1,6 +1,6 @@
 //! The project's CPU convolution kernels (`ConvDevice` for `Cpu`) against dfdx's own kernels
 //! (`sngan::device::reference`) on random shapes, strides and paddings: forward output, input
-//! gradient and weight gradient.
+//! gradient and weight gradient; and the fused batch norm + ReLU against dfdx's `BatchNorm2D`.
 //!
 //! Tolerance: every compared element is a sum of at most `n` products of N(0, 1) values, summed
 //! in a different order by the two implementations. The typical f32 rounding difference of such
@@ -9,7 +9,7 @@
 
 use dfdx::prelude::*;
 use proptest::prelude::*;
-use sngan::device::{reference, without_weight_gradients, Dyn4};
+use sngan::device::{reference, without_weight_gradients, BatchNorm2d, Dyn4};
 use sngan::ConvDevice;
 
 type Conv = fn(
@@ -226,4 +226,95 @@ fn without_weight_gradients_keeps_input_gradients_only() {
         assert!(frozen.2.iter().chain(&frozen.3).all(|v| *v == 0.0));
         assert_eq!(run(conv, &x, &w, o, 2, 1, 6), full);
     }
+}
+
+/// y, ∂x, ∂γ, ∂β and the updated running mean and variance of `relu(bn(x))` in training mode,
+/// L = Σ y ⊙ r, for a BN with random γ, β and running statistics.
+fn bn_run<const C: usize>(
+    fused: bool,
+    x: &Tensor<(usize, Const<C>, usize, usize), f32, Cpu>,
+    seed: u64,
+) -> [Vec<f32>; 6] {
+    let dev = Cpu::seed_from_u64(seed);
+    let mut bn: BatchNorm2d<C, Cpu> = BuildModule::build(&dev);
+    for t in [
+        &mut bn.scale,
+        &mut bn.bias,
+        &mut bn.running_mean,
+        &mut bn.running_var,
+    ] {
+        let v: Tensor<Rank1<C>, f32, Cpu> = dev.sample_normal();
+        t.copy_from(&v.as_vec());
+    }
+    bn.running_var.copy_from(
+        &bn.running_var
+            .as_vec()
+            .iter()
+            .map(|v| v.abs())
+            .collect::<Vec<_>>(),
+    );
+    let y = if fused {
+        <Cpu as ConvDevice>::batch_norm2d_relu(&mut bn, x.leaky_trace()).expect("bn")
+    } else {
+        reference::batch_norm2d_relu(&mut bn, x.leaky_trace()).expect("bn")
+    };
+    let r: Tensor<(usize, Const<C>, usize, usize), f32, Cpu> = dev.sample_normal_like(y.shape());
+    let yv = y.as_vec();
+    let g = (y * r).sum::<Rank0, _>().backward();
+    [
+        yv,
+        g.get(x).as_vec(),
+        g.get(&bn.scale).as_vec(),
+        g.get(&bn.bias).as_vec(),
+        bn.running_mean.as_vec(),
+        bn.running_var.as_vec(),
+    ]
+}
+
+/// The fused kernel against dfdx's BN then ReLU. Each compared value depends on per-channel
+/// sums of n = B·H·W terms (the batch mean and variance, and in the backward pass the sums
+/// of ∂y and ∂y·x̂), which the two implementations round differently (dfdx in f32, the kernel
+/// in f64), so the tolerance is the file's 1e-5 per summed term, with n terms.
+fn bn_matches_dfdx<const C: usize>(b: usize, h: usize, w: usize, seed: u64) {
+    let dev = Cpu::seed_from_u64(seed);
+    let x: Tensor<(usize, Const<C>, usize, usize), f32, Cpu> =
+        dev.sample_normal_like(&(b, Const, h, w));
+    let ours = bn_run(true, &x, seed ^ 1);
+    let theirs = bn_run(false, &x, seed ^ 1);
+    let n = b * h * w;
+    for (i, what) in [
+        "y",
+        "dL/dx",
+        "dL/dgamma",
+        "dL/dbeta",
+        "running mean",
+        "running var",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_close(what, &ours[i], &theirs[i], n);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random batch and image sizes (at least 2 values per channel: the running variance's
+    /// n/(n − 1)), for 1, 3 and 16 channels.
+    #[test]
+    fn batch_norm2d_relu_matches_dfdx(
+        (b, h, w) in (1usize..9, 1usize..9, 1usize..9).prop_filter("n ≥ 2", |(b, h, w)| b * h * w >= 2),
+        seed in any::<u64>(),
+    ) {
+        bn_matches_dfdx::<1>(b, h, w, seed);
+        bn_matches_dfdx::<3>(b, h, w, seed);
+        bn_matches_dfdx::<16>(b, h, w, seed);
+    }
+}
+
+/// A Table 3 generator layer's shape (BN after the second deconvolution, at batch 16).
+#[test]
+fn batch_norm2d_relu_matches_dfdx_on_a_table3_layer() {
+    bn_matches_dfdx::<128>(16, 16, 16, 3);
 }

@@ -256,3 +256,141 @@ pub(crate) fn leaky_relu<S: Shape, T: Tape<f32, Cpu>>(
     });
     Ok(y.put_tape(tape))
 }
+
+/// Per-channel batch statistics of an NCHW buffer with `c` channels and `plane` = H·W: the
+/// mean and the biased variance (two passes, f64 sums, each channel's planes in batch order).
+fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
+    let images = x.len() / (c * plane).max(1);
+    let count = (images * plane) as f64;
+    (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let planes = || (0..images).map(move |b| &x[(b * c + ch) * plane..][..plane]);
+            let sum: f64 = planes()
+                .map(|p| p.iter().map(|&v| f64::from(v)).sum::<f64>())
+                .sum();
+            let mean = sum / count;
+            let sq: f64 = planes()
+                .map(|p| {
+                    p.iter()
+                        .map(|&v| (f64::from(v) - mean).powi(2))
+                        .sum::<f64>()
+                })
+                .sum();
+            (mean, sq / count)
+        })
+        .collect()
+}
+
+/// Training-mode batch normalization followed by ReLU, `y = max(0, γ·(x − μ)/√(σ² + ε) + β)`
+/// with the batch's per-channel mean μ and biased variance σ², as one parallel op; see
+/// [`ConvDevice::batch_norm2d_relu`](crate::ConvDevice::batch_norm2d_relu). Updates the running
+/// statistics as dfdx's `BatchNorm2D` does (momentum m: `r ← (1 − m)·r + m·μ`, and for the
+/// variance `m·σ²·n/(n − 1)` with n = B·H·W). The backward pass is the full batch-norm
+/// gradient (through μ and σ²) into x, γ and β, recomputing x̂ from the saved input.
+pub(crate) fn batch_norm2d_relu<const C: usize, H, W, T>(
+    bn: &mut dfdx::nn::modules::BatchNorm2D<C, f32, Cpu>,
+    x: Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, T>,
+) -> Result<Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, T>, CpuError>
+where
+    H: dfdx::shapes::Dim,
+    W: dfdx::shapes::Dim,
+    T: Tape<f32, Cpu>,
+{
+    let x = x.try_contiguous()?;
+    let shape = *x.shape();
+    let plane = shape.2.size() * shape.3.size();
+    let count = shape.0 * plane;
+    let (x, mut tape) = x.split_tape();
+    let xs = host(&x);
+    let stats = channel_stats(&xs, C, plane);
+
+    let (m, n) = (bn.momentum, count as f64);
+    let running = |r: &Tensor<dfdx::shapes::Rank1<C>, f32, Cpu>, stat: &dyn Fn(usize) -> f64| {
+        let old = host(r);
+        (0..C)
+            .map(|c| ((1.0 - m) * f64::from(old[c]) + m * stat(c)) as f32)
+            .collect::<Vec<f32>>()
+    };
+    let new_mean = running(&bn.running_mean, &|c| stats[c].0);
+    // n = 1 would divide by 0, as in dfdx (a batch of one pixel has no variance estimate).
+    let new_var = running(&bn.running_var, &|c| stats[c].1 * n / (n - 1.0));
+    bn.running_mean.copy_from(&new_mean);
+    bn.running_var.copy_from(&new_var);
+
+    let (gamma, beta) = (host(&bn.scale), host(&bn.bias));
+    let eps = bn.epsilon;
+    // Per channel: (μ, 1/√(σ² + ε)) in f32, as the forward and the backward use them.
+    let norm: Vec<(f32, f32)> = stats
+        .iter()
+        .map(|&(mean, var)| (mean as f32, (1.0 / (var + eps).sqrt()) as f32))
+        .collect();
+    let mut y = vec![0.0; xs.len()];
+    y.par_chunks_mut(plane.max(1))
+        .zip(xs.par_chunks(plane.max(1)))
+        .enumerate()
+        .for_each(|(i, (yp, xp))| {
+            let c = i % C;
+            let (mu, inv) = norm[c];
+            let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+            for (y, &x) in yp.iter_mut().zip(xp) {
+                *y = (x * scale + shift).max(0.0);
+            }
+        });
+    let y = x.device().try_tensor_from_vec(y, shape)?;
+    let (xg, yg, sg, bg) = (x.ghost(), y.ghost(), bn.scale.ghost(), bn.bias.ghost());
+    drop(x);
+    tape.add_backward_op(move |grads| {
+        let gy = take_grad!(grads, &yg);
+        // Per channel, over the ReLU's pass-through set: Σ ∂y and Σ ∂y·x̂ (f64, batch order).
+        let sums: Vec<(f64, f64)> = (0..C)
+            .into_par_iter()
+            .map(|c| {
+                let (mu, inv) = norm[c];
+                let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+                let (mut s, mut sx) = (0.0f64, 0.0f64);
+                for b in 0..shape.0 {
+                    let at = (b * C + c) * plane;
+                    for (&x, &g) in xs[at..at + plane].iter().zip(&gy[at..at + plane]) {
+                        if x * scale + shift > 0.0 {
+                            s += f64::from(g);
+                            sx += f64::from(g) * f64::from((x - mu) * inv);
+                        }
+                    }
+                }
+                (s, sx)
+            })
+            .collect();
+        {
+            let gb = &mut grads.get_or_alloc_mut(&bg)?[..];
+            for c in 0..C {
+                gb[c] += sums[c].0 as f32;
+            }
+        }
+        {
+            let gs = &mut grads.get_or_alloc_mut(&sg)?[..];
+            for c in 0..C {
+                gs[c] += sums[c].1 as f32;
+            }
+        }
+        // ∂x = γ/√(σ² + ε) · (∂ŷ − mean ∂ŷ − x̂·mean ∂ŷx̂), ∂ŷ the ReLU-masked ∂y.
+        let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+        gx.par_chunks_mut(plane.max(1))
+            .enumerate()
+            .for_each(|(i, gxp)| {
+                let c = i % C;
+                let (mu, inv) = norm[c];
+                let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+                let (s, sx) = ((sums[c].0 / n) as f32, (sums[c].1 / n) as f32);
+                let at = i * plane;
+                for ((d, &x), &g) in gxp.iter_mut().zip(&xs[at..at + plane]).zip(&gy[at..]) {
+                    let xhat = (x - mu) * inv;
+                    let g = if x * scale + shift > 0.0 { g } else { 0.0 };
+                    *d += scale * (g - s - xhat * sx);
+                }
+            });
+        put_grad!(grads, &yg, gy);
+        Ok(())
+    });
+    Ok(y.put_tape(tape))
+}

@@ -251,10 +251,10 @@ impl<const I: usize, const O: usize, D: ConvDevice> GBlock<I, O, f32, D> {
     ) -> Result<T4<O, HO, WO, D, OwnedTape<f32, D>>, D::Err> {
         let sc: T4<O, H, W, D, _> = self.sc.forward(x.with_empty_tape())?;
         let sc = upsample2::<O, H, W, HO, WO, D, _>(sc)?;
-        let h = self.b1.try_forward_mut(x)?.try_relu()?;
+        let h = D::batch_norm2d_relu(&mut self.b1, x)?;
         let h = upsample2::<I, H, W, HO, WO, D, _>(h)?;
         let h: T4<O, HO, WO, D, _> = self.c1.forward(h)?;
-        let h = self.b2.try_forward_mut(h)?.try_relu()?;
+        let h = D::batch_norm2d_relu(&mut self.b2, h)?;
         let h: T4<O, HO, WO, D, _> = self.c2.forward(h)?;
         h.try_add(sc)
     }
@@ -710,7 +710,7 @@ macro_rules! resnet_generator {
                 let h: T4<$c1, { $m / 4 }, D> = self.block2.forward_train(h)?;
                 let h: T4<$c2, { $m / 2 }, D> = self.block3.forward_train(h)?;
                 let h: T4<$c3, $m, D> = self.block4.forward_train(h)?;
-                let h = self.b5.try_forward_mut(h)?.try_relu()?;
+                let h = D::batch_norm2d_relu(&mut self.b5, h)?;
                 let h: T4<3, $m, D> = self.c5.forward(h)?;
                 h.try_tanh()
             }

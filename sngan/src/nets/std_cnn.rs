@@ -303,11 +303,11 @@ macro_rules! std_cnn_generator {
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, OwnedTape<f32, D>>;
                 let h = Self::reshape_dense(h)?;
                 let h: T4<$c1, { $m / 4 }, D> = self.dc1.forward(h)?;
-                let h = D::leaky_relu(self.bn1.try_forward_mut(h)?, 0.0)?;
+                let h = D::batch_norm2d_relu(&mut self.bn1, h)?;
                 let h: T4<$c2, { $m / 2 }, D> = self.dc2.forward(h)?;
-                let h = D::leaky_relu(self.bn2.try_forward_mut(h)?, 0.0)?;
+                let h = D::batch_norm2d_relu(&mut self.bn2, h)?;
                 let h: T4<$c3, $m, D> = self.dc3.forward(h)?;
-                let h = D::leaky_relu(self.bn3.try_forward_mut(h)?, 0.0)?;
+                let h = D::batch_norm2d_relu(&mut self.bn3, h)?;
                 let h: T4<3, $m, D> = self.c4.forward(h)?;
                 h.try_tanh()
             }
