@@ -3,7 +3,8 @@
 //! dfdx 0.13's CPU convolution walks the batch one image at a time with only its GEMMs
 //! parallel; these kernels (see [`conv`]) im2col a chunk of images at once, run a
 //! single-threaded GEMM per chunk and parallelize over chunks, and fuse the input- and
-//! weight-gradient passes. They are wired into dfdx's tape with its public API only: the op
+//! weight-gradient passes; leaky ReLU and the generator's batch norm + ReLU are parallel
+//! elementwise kernels. They are wired into dfdx's tape with its public API only: the op
 //! copies its operands to host slices, computes the output, and records a backward closure that
 //! reads ∂y from the tape's gradients and adds ∂x and ∂W into theirs.
 //!
