@@ -27,16 +27,16 @@
 
 pub use mimalloc::MiMalloc;
 
-/// The index of `mi_option_purge_delay` in `mi_option_e` (its 16th entry), the option enum of the mimalloc that
-/// `libmimalloc-sys` 0.1.49 builds (v3.3, `c_src/mimalloc/v3/include/mimalloc.h`): the crate
-/// exports no constant for it. The version is pinned in `Cargo.toml`, and `tests/alloc.rs`
-/// checks the effect (no page faults on reuse) that a wrong index would not have.
+/// The index of `mi_option_purge_delay` (the 16th entry of `mi_option_e`, the option enum of
+/// the mimalloc v3.3 that `libmimalloc-sys` 0.1.49 builds): the crate exports no constant for
+/// it. The versions are pinned in `Cargo.toml`, and `tests/alloc.rs` checks that this index is
+/// the option mimalloc reads from `MIMALLOC_PURGE_DELAY`.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Switches mimalloc's purging off (`purge_delay = -1`): freed memory stays mapped and is
-/// reused, instead of being handed back to the OS after the default delay and faulted in again. Call it
-/// first thing in `main`; it takes effect for every later free. Harmless when mimalloc is
-/// not the global allocator.
+/// reused, instead of being handed back to the OS after the default delay and faulted in
+/// again. Call it first thing in `main`; it takes effect for every later free. Harmless when
+/// mimalloc is not the global allocator.
 #[allow(unsafe_code)]
 pub fn keep_freed_memory() {
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table (an atomic store;

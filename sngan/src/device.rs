@@ -21,11 +21,12 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// one group).
 ///
 /// On `Cpu` the convolutions, [`ConvDevice::leaky_relu`] and
-/// [`ConvDevice::batch_norm2d_relu`] run the project's kernels (the private `kernels` module: whole-batch im2col, parallel over image chunks, bias fused,
-/// deterministic); on `Cuda` dfdx's (un-gated for stable Rust by `xtask`). dfdx's CPU kernels
-/// stay available as [`mod@reference`]. Filters and biases carry no tape: callers merge a
-/// traced filter's tape into the image's before the call (see [`crate::layers`]); a bias is a
-/// leaf whose gradient is recorded under its id.
+/// [`ConvDevice::batch_norm2d_relu`] run the project's kernels (the private `kernels` module:
+/// whole-batch im2col, parallel over image chunks, bias fused, deterministic); on `Cuda`
+/// dfdx's (un-gated for stable Rust by `xtask`). dfdx's CPU kernels stay available as
+/// [`mod@reference`]. Filters and biases carry no tape: callers merge a traced filter's tape
+/// into the image's before the call (see [`crate::layers`]); a bias is a leaf whose gradient
+/// is recorded under its id.
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
     fn into_error(e: Self::Err) -> crate::Error;

@@ -147,6 +147,15 @@ pub struct Scale {
 }
 
 impl Scale {
+    /// The options of one run of a sweep: these, without the per-run progress bar (the sweep
+    /// prints its own lines).
+    fn sweep_opts(&self) -> RunOptions {
+        RunOptions {
+            progress: false,
+            ..self.opts
+        }
+    }
+
     /// The run configuration of `method` at `setting` at this scale, with `steps` updates.
     ///
     /// # Errors
@@ -590,16 +599,7 @@ fn run_cell(
     let result = guard(|| {
         req.scale
             .config(method, setting, steps)
-            .and_then(|c| {
-                train_or_resume(
-                    &c,
-                    &dir,
-                    RunOptions {
-                        progress: false,
-                        ..req.scale.opts
-                    },
-                )
-            })
+            .and_then(|c| train_or_resume(&c, &dir, req.scale.sweep_opts()))
             .and_then(|_| scorer.score(&dir))
     });
     let mut cell = Cell {
@@ -800,14 +800,7 @@ pub fn spectra(req: &SpectraRequest) -> Result<Report, Error> {
                     .and_then(|l| l.last().map(|l| l.step))
                     != Some(steps)
                 {
-                    train_or_resume(
-                        &c,
-                        &dir,
-                        RunOptions {
-                            progress: false,
-                            ..req.scale.opts
-                        },
-                    )?;
+                    train_or_resume(&c, &dir, req.scale.sweep_opts())?;
                 }
                 run::spectra(&dir)
             })

@@ -283,6 +283,16 @@ fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// One channel's batch normalization: μ, 1/√(σ² + ε), and `scale`, `shift` with
+/// γ·(x − μ)/√(σ² + ε) + β = x·scale + shift.
+#[derive(Clone, Copy)]
+struct ChannelNorm {
+    mu: f32,
+    inv: f32,
+    scale: f32,
+    shift: f32,
+}
+
 /// Training-mode batch normalization followed by ReLU, `y = max(0, γ·(x − μ)/√(σ² + ε) + β)`
 /// with the batch's per-channel mean μ and biased variance σ², as one parallel op; see
 /// [`ConvDevice::batch_norm2d_relu`](crate::ConvDevice::batch_norm2d_relu). Updates the running
@@ -290,7 +300,7 @@ fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
 /// variance `m·σ²·n/(n − 1)` with n = B·H·W). The backward pass is the full batch-norm
 /// gradient (through μ and σ²) into x, γ and β, recomputing x̂ from the saved input.
 pub(crate) fn batch_norm2d_relu<const C: usize, H, W, T>(
-    bn: &mut dfdx::nn::modules::BatchNorm2D<C, f32, Cpu>,
+    bn: &mut crate::device::BatchNorm2d<C, Cpu>,
     x: Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, T>,
 ) -> Result<Tensor<(usize, dfdx::shapes::Const<C>, H, W), f32, Cpu, T>, CpuError>
 where
@@ -307,35 +317,41 @@ where
     let stats = channel_stats(&xs, C, plane);
 
     let (m, n) = (bn.momentum, count as f64);
-    let running = |r: &Tensor<dfdx::shapes::Rank1<C>, f32, Cpu>, stat: &dyn Fn(usize) -> f64| {
-        let old = host(r);
-        (0..C)
-            .map(|c| ((1.0 - m) * f64::from(old[c]) + m * stat(c)) as f32)
-            .collect::<Vec<f32>>()
-    };
-    let new_mean = running(&bn.running_mean, &|c| stats[c].0);
+    let blend = |old: f32, stat: f64| ((1.0 - m) * f64::from(old) + m * stat) as f32;
+    let (old_mean, old_var) = (host(&bn.running_mean), host(&bn.running_var));
+    let new_mean: Vec<f32> = (0..C).map(|c| blend(old_mean[c], stats[c].0)).collect();
     // n = 1 would divide by 0, as in dfdx (a batch of one pixel has no variance estimate).
-    let new_var = running(&bn.running_var, &|c| stats[c].1 * n / (n - 1.0));
+    let new_var: Vec<f32> = (0..C)
+        .map(|c| blend(old_var[c], stats[c].1 * n / (n - 1.0)))
+        .collect();
     bn.running_mean.copy_from(&new_mean);
     bn.running_var.copy_from(&new_var);
 
     let (gamma, beta) = (host(&bn.scale), host(&bn.bias));
     let eps = bn.epsilon;
-    // Per channel: (μ, 1/√(σ² + ε)) in f32, as the forward and the backward use them.
-    let norm: Vec<(f32, f32)> = stats
+    // Per channel, in f32 as the forward and the backward use them: μ, 1/√(σ² + ε), and the
+    // affine map x ↦ x·scale + shift that is γ·x̂ + β.
+    let norm: Vec<ChannelNorm> = stats
         .iter()
-        .map(|&(mean, var)| (mean as f32, (1.0 / (var + eps).sqrt()) as f32))
+        .zip(gamma.iter().zip(&beta))
+        .map(|(&(mean, var), (&g, &b))| {
+            let (mu, inv) = (mean as f32, (1.0 / (var + eps).sqrt()) as f32);
+            ChannelNorm {
+                mu,
+                inv,
+                scale: g * inv,
+                shift: b - g * inv * mu,
+            }
+        })
         .collect();
     let mut y = vec![0.0; xs.len()];
     y.par_chunks_mut(plane.max(1))
         .zip(xs.par_chunks(plane.max(1)))
         .enumerate()
         .for_each(|(i, (yp, xp))| {
-            let c = i % C;
-            let (mu, inv) = norm[c];
-            let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+            let cn = norm[i % C];
             for (y, &x) in yp.iter_mut().zip(xp) {
-                *y = (x * scale + shift).max(0.0);
+                *y = (x * cn.scale + cn.shift).max(0.0);
             }
         });
     let y = x.device().try_tensor_from_vec(y, shape)?;
@@ -347,15 +363,14 @@ where
         let sums: Vec<(f64, f64)> = (0..C)
             .into_par_iter()
             .map(|c| {
-                let (mu, inv) = norm[c];
-                let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+                let cn = norm[c];
                 let (mut s, mut sx) = (0.0f64, 0.0f64);
                 for b in 0..shape.0 {
                     let at = (b * C + c) * plane;
                     for (&x, &g) in xs[at..at + plane].iter().zip(&gy[at..at + plane]) {
-                        if x * scale + shift > 0.0 {
+                        if x * cn.scale + cn.shift > 0.0 {
                             s += f64::from(g);
-                            sx += f64::from(g) * f64::from((x - mu) * inv);
+                            sx += f64::from(g) * f64::from((x - cn.mu) * cn.inv);
                         }
                     }
                 }
@@ -380,14 +395,17 @@ where
             .enumerate()
             .for_each(|(i, gxp)| {
                 let c = i % C;
-                let (mu, inv) = norm[c];
-                let (scale, shift) = (gamma[c] * inv, beta[c] - gamma[c] * inv * mu);
+                let cn = norm[c];
                 let (s, sx) = ((sums[c].0 / n) as f32, (sums[c].1 / n) as f32);
                 let at = i * plane;
                 for ((d, &x), &g) in gxp.iter_mut().zip(&xs[at..at + plane]).zip(&gy[at..]) {
-                    let xhat = (x - mu) * inv;
-                    let g = if x * scale + shift > 0.0 { g } else { 0.0 };
-                    *d += scale * (g - s - xhat * sx);
+                    let xhat = (x - cn.mu) * cn.inv;
+                    let g = if x * cn.scale + cn.shift > 0.0 {
+                        g
+                    } else {
+                        0.0
+                    };
+                    *d += cn.scale * (g - s - xhat * sx);
                 }
             });
         put_grad!(grads, &yg, gy);
