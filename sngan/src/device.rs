@@ -76,6 +76,24 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
         }
     }
 
+    /// `leaky_relu(conv2d(x, w) + b, slope)`: [`ConvDevice::conv2d`] followed by
+    /// [`ConvDevice::leaky_relu`], which is the default. On `Cpu` (for `slope ≥ 0`) one op:
+    /// bias and activation in one pass over the output, and a byte per element, not the
+    /// output, kept for the backward pass (same results: `tests/conv_kernels.rs`).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    fn conv2d_leaky_relu<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        stride: usize,
+        padding: usize,
+        slope: f32,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        Self::leaky_relu(Self::conv2d(x, w, b, stride, padding)?, slope)
+    }
+
     /// `relu(bn(x))` with `bn` in training mode: batch statistics, running statistics
     /// updated, gradients into x, γ and β. The default is dfdx's `BatchNorm2D::try_forward_mut`
     /// then `relu`; on `Cpu` one fused parallel kernel (same results within f32 rounding:
@@ -156,7 +174,23 @@ impl ConvDevice for Cpu {
         stride: usize,
         padding: usize,
     ) -> Result<Dyn4<Self, T>, Self::Err> {
-        crate::kernels::conv2d(x, w, b, stride, padding)
+        crate::kernels::conv2d(x, w, b, stride, padding, None)
+    }
+
+    /// One op of the project's kernels for `slope ≥ 0`; the default pair otherwise.
+    fn conv2d_leaky_relu<T: Tape<f32, Self>>(
+        x: Dyn4<Self, T>,
+        w: Tensor<(usize, usize, usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        stride: usize,
+        padding: usize,
+        slope: f32,
+    ) -> Result<Dyn4<Self, T>, Self::Err> {
+        if slope >= 0.0 {
+            crate::kernels::conv2d(x, w, b, stride, padding, Some(slope))
+        } else {
+            Self::leaky_relu(Self::conv2d(x, w, b, stride, padding)?, slope)
+        }
     }
 
     /// The project's kernels; [`reference::conv_transpose2d`] is dfdx's.

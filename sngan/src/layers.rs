@@ -259,6 +259,29 @@ where
     where
         T: Tape<f32, D>,
     {
+        Self::forward_with_activation(x, weight, bias, None)
+    }
+
+    /// [`Conv2d::forward_with`], followed by a leaky ReLU of slope `s` when `leaky = Some(s)`
+    /// (through [`ConvDevice::conv2d_leaky_relu`]: one op on `Cpu`).
+    ///
+    /// # Errors
+    /// The device's error.
+    pub fn forward_with_activation<
+        const H: usize,
+        const W: usize,
+        const HO: usize,
+        const WO: usize,
+        T,
+    >(
+        x: Tensor<(usize, Const<I>, Const<H>, Const<W>), f32, D, T>,
+        weight: Tensor<Rank4<O, I, K, K>, f32, D, T>,
+        bias: &Tensor<Rank1<O>, f32, D>,
+        leaky: Option<f32>,
+    ) -> Result<Tensor<(usize, Const<O>, Const<HO>, Const<WO>), f32, D, T>, D::Err>
+    where
+        T: Tape<f32, D>,
+    {
         let () = ConvOut::<H, HO, K, S, P>::OK;
         let () = ConvOut::<W, WO, K, S, P>::OK;
         let batch = x.shape().0;
@@ -269,7 +292,10 @@ where
             .try_reshape_like(&(batch, I, H, W))?;
         let w = w.try_reshape_like(&(O, I, K, K))?;
         let b = bias.clone().try_reshape_like(&(O,))?;
-        let y = D::conv2d(x, w, &b, S, P)?;
+        let y = match leaky {
+            None => D::conv2d(x, w, &b, S, P)?,
+            Some(slope) => D::conv2d_leaky_relu(x, w, &b, S, P, slope)?,
+        };
         y.try_reshape_like(&(batch, Const::<O>, Const::<HO>, Const::<WO>))
     }
 
@@ -368,12 +394,48 @@ impl<
         let () = ConvCols::<I, K, N>::OK;
         let () = ConvOut::<H, HO, K, S, P>::OK;
         let () = ConvOut::<W, WO, K, S, P>::OK;
+        self.forward_with_activation(x, None)
+    }
+
+    /// `leaky_relu(conv(x, W̄) + b, slope)`, as [`SnConv2d::forward`] followed by
+    /// [`ConvDevice::leaky_relu`] (one op on `Cpu`: [`ConvDevice::conv2d_leaky_relu`]).
+    ///
+    /// # Errors
+    /// The device's error.
+    pub fn forward_leaky_relu<const H: usize, const W: usize, const HO: usize, const WO: usize, T>(
+        &self,
+        x: Tensor<(usize, Const<I>, Const<H>, Const<W>), f32, D, T>,
+        slope: f32,
+    ) -> Result<Tensor<(usize, Const<O>, Const<HO>, Const<WO>), f32, D, T>, D::Err>
+    where
+        T: Tape<f32, D>,
+    {
+        self.forward_with_activation(x, Some(slope))
+    }
+
+    fn forward_with_activation<
+        const H: usize,
+        const W: usize,
+        const HO: usize,
+        const WO: usize,
+        T,
+    >(
+        &self,
+        x: Tensor<(usize, Const<I>, Const<H>, Const<W>), f32, D, T>,
+        leaky: Option<f32>,
+    ) -> Result<Tensor<(usize, Const<O>, Const<HO>, Const<WO>), f32, D, T>, D::Err>
+    where
+        T: Tape<f32, D>,
+    {
+        let () = ConvCols::<I, K, N>::OK;
+        let () = ConvOut::<H, HO, K, S, P>::OK;
+        let () = ConvOut::<W, WO, K, S, P>::OK;
         let w = if SN {
             self.sn.normalize::<_, T>(&self.conv.weight)?
         } else {
             self.conv.weight.retaped::<T>()
         };
-        Conv2d::<I, O, K, S, P, f32, D>::forward_with(x, w, &self.conv.bias)
+        Conv2d::<I, O, K, S, P, f32, D>::forward_with_activation(x, w, &self.conv.bias, leaky)
     }
 
     /// Power iteration on this layer's weight (see [`SpectralNorm::power_iteration`]).

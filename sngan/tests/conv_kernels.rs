@@ -1,6 +1,7 @@
 //! The project's CPU convolution kernels (`ConvDevice` for `Cpu`) against dfdx's own kernels
 //! (`sngan::device::reference`) on random shapes, strides and paddings: forward output, input
-//! gradient and weight gradient; and the fused batch norm + ReLU against dfdx's `BatchNorm2D`.
+//! gradient and weight gradient; the fused convolution + leaky ReLU against the two ops it
+//! replaces; and the fused batch norm + ReLU against dfdx's `BatchNorm2D`.
 //!
 //! Tolerance: every compared element is a sum of at most `n` products of N(0, 1) values, summed
 //! in a different order by the two implementations. The typical f32 rounding difference of such
@@ -20,12 +21,23 @@ type Conv = fn(
     usize,
 ) -> Result<Dyn4<Cpu, OwnedTape<f32, Cpu>>, CpuError>;
 
+/// A convolution's traced input, its bias, and what it returns.
+type TapedX = Dyn4<Cpu, OwnedTape<f32, Cpu>>;
+type Bias = Tensor<(usize,), f32, Cpu>;
+type Conv4 = Result<TapedX, CpuError>;
+
 type Taped1 = Tensor<(usize,), f32, Cpu, OwnedTape<f32, Cpu>>;
 type LeakyRelu = fn(Taped1, f32) -> Result<Taped1, CpuError>;
 
 /// y, ∂x, ∂W, ∂b of L = Σ y ⊙ r for a fixed random r and a random bias b.
 fn run(
-    conv: Conv,
+    conv: impl Fn(
+        Dyn4<Cpu, OwnedTape<f32, Cpu>>,
+        Dyn4<Cpu, NoneTape>,
+        &Tensor<(usize,), f32, Cpu>,
+        usize,
+        usize,
+    ) -> Result<Dyn4<Cpu, OwnedTape<f32, Cpu>>, CpuError>,
     x: &Dyn4<Cpu, NoneTape>,
     w: &Dyn4<Cpu, NoneTape>,
     c_out: usize,
@@ -160,6 +172,76 @@ fn conv_transpose2d_matches_dfdx_on_a_table3_layer() {
         &theirs,
         [c * k * k + 1, o * k * k, b * h * h, b * 64],
     );
+}
+
+/// The ops under test with a leaky ReLU of slope `slope`: `conv2d_leaky_relu` as one op
+/// (`fused = true`), or as the crate's two ops it fuses.
+fn conv_lrelu(
+    fused: bool,
+    slope: f32,
+) -> impl Fn(TapedX, Dyn4<Cpu, NoneTape>, &Bias, usize, usize) -> Conv4 {
+    move |x, w, b, s, p| {
+        if fused {
+            <Cpu as ConvDevice>::conv2d_leaky_relu(x, w, b, s, p, slope)
+        } else {
+            <Cpu as ConvDevice>::leaky_relu(<Cpu as ConvDevice>::conv2d(x, w, b, s, p)?, slope)
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fused op computes exactly what the two ops compute: the same sums, the same
+    /// activation and the same gated ∂y in the same order, so y, ∂x, ∂W and ∂b agree bit for
+    /// bit (slope 0 included: ReLU).
+    #[test]
+    fn conv2d_leaky_relu_is_conv2d_then_leaky_relu(
+        (b, c, o, k, s, p, h, w) in shapes(),
+        slope in prop_oneof![Just(0.0f32), 0.0f32..1.0],
+        seed in any::<u64>(),
+    ) {
+        let dev = Cpu::seed_from_u64(seed);
+        let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, w));
+        let wt: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+        let one = run(conv_lrelu(true, slope), &x, &wt, o, s, p, seed ^ 1);
+        let two = run(conv_lrelu(false, slope), &x, &wt, o, s, p, seed ^ 1);
+        prop_assert_eq!(one, two);
+    }
+}
+
+/// The fused op against dfdx's convolution and leaky ReLU on a D-sized layer (several chunks
+/// and weight-gradient groups), with and without weight gradients. The seed is fixed and the
+/// two convolutions' pre-activations have the same sign everywhere (checked: rounding could
+/// flip one lying at 0 ± a few ulps), so both sides gate the same elements and the file's
+/// tolerance applies as for the convolution alone.
+#[test]
+fn conv2d_leaky_relu_matches_dfdx_on_a_table3_layer() {
+    let dev = Cpu::seed_from_u64(11);
+    let (b, c, o, k, s, p, h, slope) = (19, 16, 24, 4, 2, 1, 8, 0.1);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, h));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+    let terms = [c * k * k + 1, o * k * k, b * 16, b * 16];
+    let pre = run(reference::conv2d, &x, &w, o, s, p, 3).0;
+    let ours = run(<Cpu as ConvDevice>::conv2d, &x, &w, o, s, p, 3).0;
+    assert!(pre.iter().zip(&ours).all(|(a, b)| (*a > 0.0) == (*b > 0.0)));
+    let theirs = run(
+        |x, w, b, s, p| reference::leaky_relu(reference::conv2d(x, w, b, s, p)?, slope),
+        &x,
+        &w,
+        o,
+        s,
+        p,
+        3,
+    );
+    compare(
+        &run(conv_lrelu(true, slope), &x, &w, o, s, p, 3),
+        &theirs,
+        terms,
+    );
+    let frozen = without_weight_gradients(|| run(conv_lrelu(true, slope), &x, &w, o, s, p, 3));
+    assert_eq!(frozen.1, run(conv_lrelu(true, slope), &x, &w, o, s, p, 3).1);
+    assert!(frozen.2.iter().chain(&frozen.3).all(|v| *v == 0.0));
 }
 
 proptest! {

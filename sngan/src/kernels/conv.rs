@@ -13,6 +13,10 @@
 //! convolution's input gradient, its input gradient that convolution's forward, its weight
 //! gradient that convolution's weight gradient with the roles of x and ∂y exchanged.
 //!
+//! The patch loops read a zero-padded copy of the chunk's images (and col2im adds into a
+//! zero-padded buffer, then into ∂x), so they carry no bounds tests; they sweep each row of the
+//! patch matrix across all the chunk's images at once.
+//!
 //! # Blocking and determinism
 //! Images are processed in chunks of `images_per_chunk` (enough for ≈ 256 GEMM columns, so the
 //! 4 × 4 layers still give the GEMM a usable width, while the chunk's patch matrix stays a few
@@ -158,46 +162,60 @@ impl Geom {
             .clamp(1, self.batch.max(1))
     }
 
-    /// `ox` (or `oy`) range whose input index `ox·S + kx − P` lies in `0..len`.
-    fn valid(&self, kx: usize, len: usize, out: usize) -> (usize, usize) {
-        let (s, p) = (self.stride, self.pad);
-        let lo = if kx >= p { 0 } else { (p - kx).div_ceil(s) };
-        let hi = if kx >= len + p {
-            0
-        } else {
-            (len + p - kx).div_ceil(s).min(out)
-        };
-        (lo.min(hi), hi)
+    /// The padded input size, `(h + 2·pad, w + 2·pad)`.
+    fn padded_size(&self) -> (usize, usize) {
+        (self.h + 2 * self.pad, self.w + 2 * self.pad)
     }
 }
 
-/// Writes the patches of one image into columns `off..off + HO·WO` of the `rows × ld` matrix
-/// `col`.
-fn im2col<T: Elem>(g: &Geom, x: &[T], col: &mut [T], ld: usize, off: usize) {
-    let (k, s, p) = (g.k, g.stride, g.pad);
-    let n = g.positions();
+/// The images of `x` (each `c_in × h × w`) zero-padded by `pad` on every side (each
+/// `c_in × hp × wp`), followed by `stride` zeros of slack: the patch loops need no bounds tests,
+/// and the stride-2 loops may view `2·wo` elements from a row's start (one past its last tap).
+fn padded<'a, T: Elem>(g: &Geom, x: &[T], buf: &'a mut Vec<T>) -> &'a [T] {
+    let (hp, wp) = g.padded_size();
+    let planes = x.len() / (g.h * g.w).max(1);
+    buf.clear();
+    buf.resize(planes * hp * wp + g.stride, T::ZERO);
+    for (xc, bc) in x.chunks_exact(g.h * g.w).zip(buf.chunks_exact_mut(hp * wp)) {
+        for (xr, br) in xc
+            .chunks_exact(g.w)
+            .zip(bc[g.pad * wp..].chunks_exact_mut(wp))
+        {
+            br[g.pad..g.pad + g.w].copy_from_slice(xr);
+        }
+    }
+    buf
+}
+
+/// Writes the patches of the images in `x` (a whole number of images, consecutive in the
+/// batch) into the `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`;
+/// `buf` is scratch space for the padded images. Row by row over all the images, so that each
+/// row of `col` is written in one contiguous sweep.
+fn im2col<T: Elem>(g: &Geom, x: &[T], col: &mut [T], ld: usize, buf: &mut Vec<T>) {
+    let (k, s, wo) = (g.k, g.stride, g.wo);
+    let (hp, wp) = g.padded_size();
+    let (n, imgs) = (g.positions(), x.len() / g.x_image().max(1));
+    let xp = padded(g, x, buf);
     for c in 0..g.c_in {
-        let xc = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
-            let (oy0, oy1) = g.valid(ky, g.h, g.ho);
             for kx in 0..k {
-                let (ox0, ox1) = g.valid(kx, g.w, g.wo);
                 let r = (c * k + ky) * k + kx;
-                let row = &mut col[r * ld + off..r * ld + off + n];
-                row[..oy0 * g.wo].fill(T::ZERO);
-                row[oy1 * g.wo..].fill(T::ZERO);
-                for oy in oy0..oy1 {
-                    let seg = &mut row[oy * g.wo..(oy + 1) * g.wo];
-                    seg[..ox0].fill(T::ZERO);
-                    seg[ox1..].fill(T::ZERO);
-                    let iy = oy * s + ky - p;
-                    let xrow = &xc[iy * g.w..(iy + 1) * g.w];
-                    let ix0 = ox0 * s + kx - p;
-                    if s == 1 {
-                        seg[ox0..ox1].copy_from_slice(&xrow[ix0..ix0 + (ox1 - ox0)]);
-                    } else {
-                        for (j, d) in seg[ox0..ox1].iter_mut().enumerate() {
-                            *d = xrow[ix0 + j * s];
+                let row = &mut col[r * ld..r * ld + imgs * n];
+                for (i, img) in row.chunks_exact_mut(n).enumerate() {
+                    let xc = &xp[(i * g.c_in + c) * hp * wp..];
+                    for (oy, seg) in img.chunks_exact_mut(wo).enumerate() {
+                        let at = (oy * s + ky) * wp + kx;
+                        if s == 1 {
+                            seg.copy_from_slice(&xc[at..at + wo]);
+                        } else if s == 2 {
+                            for (d, v) in seg.iter_mut().zip(xc[at..at + 2 * wo].chunks_exact(2)) {
+                                *d = v[0];
+                            }
+                        } else {
+                            let src = &xc[at..at + (wo - 1) * s + 1];
+                            for (d, v) in seg.iter_mut().zip(src.iter().step_by(s)) {
+                                *d = *v;
+                            }
                         }
                     }
                 }
@@ -206,34 +224,46 @@ fn im2col<T: Elem>(g: &Geom, x: &[T], col: &mut [T], ld: usize, off: usize) {
     }
 }
 
-/// Adds columns `off..off + HO·WO` of the `rows × ld` matrix `col` back into one image
-/// (the adjoint of [`im2col`]).
-fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, off: usize, x: &mut [T]) {
-    let (k, s, p) = (g.k, g.stride, g.pad);
-    let n = g.positions();
+/// Adds the columns of the `rows × ld` matrix `col` back into the images of `x` (the adjoint
+/// of [`im2col`]); `buf` is scratch space for the padded gradients.
+fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], buf: &mut Vec<T>) {
+    let (k, s, wo, p) = (g.k, g.stride, g.wo, g.pad);
+    let (hp, wp) = g.padded_size();
+    let (n, imgs) = (g.positions(), x.len() / g.x_image().max(1));
+    buf.clear();
+    buf.resize(imgs * g.c_in * hp * wp + s, T::ZERO);
     for c in 0..g.c_in {
-        let xc = &mut x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
-            let (oy0, oy1) = g.valid(ky, g.h, g.ho);
             for kx in 0..k {
-                let (ox0, ox1) = g.valid(kx, g.w, g.wo);
                 let r = (c * k + ky) * k + kx;
-                let row = &col[r * ld + off..r * ld + off + n];
-                for oy in oy0..oy1 {
-                    let seg = &row[oy * g.wo..(oy + 1) * g.wo];
-                    let iy = oy * s + ky - p;
-                    let xrow = &mut xc[iy * g.w..(iy + 1) * g.w];
-                    let ix0 = ox0 * s + kx - p;
-                    if s == 1 {
-                        for (d, v) in xrow[ix0..ix0 + (ox1 - ox0)].iter_mut().zip(&seg[ox0..ox1]) {
-                            *d += *v;
-                        }
-                    } else {
-                        for (j, v) in seg[ox0..ox1].iter().enumerate() {
-                            xrow[ix0 + j * s] += *v;
+                let row = &col[r * ld..r * ld + imgs * n];
+                for (i, img) in row.chunks_exact(n).enumerate() {
+                    let bc = &mut buf[(i * g.c_in + c) * hp * wp..];
+                    for (oy, seg) in img.chunks_exact(wo).enumerate() {
+                        let at = (oy * s + ky) * wp + kx;
+                        if s == 1 {
+                            for (d, v) in bc[at..at + wo].iter_mut().zip(seg) {
+                                *d += *v;
+                            }
+                        } else if s == 2 {
+                            for (d, v) in bc[at..at + 2 * wo].chunks_exact_mut(2).zip(seg) {
+                                d[0] += *v;
+                            }
+                        } else {
+                            let dst = &mut bc[at..at + (wo - 1) * s + 1];
+                            for (d, v) in dst.iter_mut().step_by(s).zip(seg) {
+                                *d += *v;
+                            }
                         }
                     }
                 }
+            }
+        }
+    }
+    for (xc, bc) in x.chunks_exact_mut(g.h * g.w).zip(buf.chunks_exact(hp * wp)) {
+        for (xr, br) in xc.chunks_exact_mut(g.w).zip(bc[p * wp..].chunks_exact(wp)) {
+            for (d, v) in xr.iter_mut().zip(&br[p..p + g.w]) {
+                *d += *v;
             }
         }
     }
@@ -256,16 +286,19 @@ pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumula
     y.par_chunks_mut(nb * g.y_image())
         .enumerate()
         .for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(col, tmp): &mut (Vec<T>, Vec<T>), (ci, yc)| {
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(col, tmp, buf): &mut (Vec<T>, Vec<T>, Vec<T>), (ci, yc)| {
                 let b0 = ci * nb;
                 let imgs = yc.len() / g.y_image();
                 let ld = imgs * n;
                 col.resize(rows * ld, T::ZERO);
-                for i in 0..imgs {
-                    let xi = &x[(b0 + i) * g.x_image()..(b0 + i + 1) * g.x_image()];
-                    im2col(g, xi, col, ld, i * n);
-                }
+                im2col(
+                    g,
+                    &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()],
+                    col,
+                    ld,
+                    buf,
+                );
                 let cm = MatRef::row_major(&col[..rows * ld], rows, ld);
                 if imgs == 1 {
                     gemm(MatMut::row_major(yc, o, n), accumulate, wm, cm);
@@ -293,6 +326,10 @@ pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumula
 /// The backward pass of `y = conv(x, w)` given `gy = ∂L/∂y`: adds ∂L/∂x into `gx` and
 /// ∂L/∂W into `gw`, each only when given (`x` is read only for `gw`, `w` only for `gx`).
 ///
+/// With `gate = Some((mask, slope))`, the gradient used is that of a leaky ReLU applied after
+/// the convolution: element i of `gy` counts in full where `mask[i] ≠ 0` and times `slope`
+/// elsewhere (applied as each chunk of `gy` is read; `gy` itself is not changed).
+///
 /// # Panics
 /// If a slice length does not match `g`.
 pub(crate) fn backward<T: Elem>(
@@ -300,10 +337,14 @@ pub(crate) fn backward<T: Elem>(
     x: &[T],
     w: &[T],
     gy: &[T],
+    gate: Option<(&[u8], T)>,
     gx: Option<&mut [T]>,
     gw: Option<&mut [T]>,
 ) {
     assert_eq!(gy.len(), g.y_len(), "conv backward: gy length");
+    if let Some((mask, _)) = gate {
+        assert_eq!(mask.len(), g.y_len(), "conv backward: mask length");
+    }
     if gw.is_some() {
         assert_eq!(x.len(), g.x_len(), "conv backward: x length");
     }
@@ -324,7 +365,12 @@ pub(crate) fn backward<T: Elem>(
     let (rows, n, o) = (g.rows(), g.positions(), g.c_out);
     let nb = g.images_per_chunk();
     let chunks = g.batch.div_ceil(nb);
-    let groups = chunks.min(WEIGHT_GRAD_GROUPS);
+    let groups = chunks.min(
+        std::env::var("WGG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(WEIGHT_GRAD_GROUPS),
+    );
     let per_group = chunks.div_ceil(groups);
     let want_gw = gw.is_some();
 
@@ -349,31 +395,41 @@ pub(crate) fn backward<T: Elem>(
         .into_par_iter()
         .map(|(c0, nc, mut gx_group)| {
             let mut partial = want_gw.then(|| vec![T::ZERO; o * rows]);
-            let (mut col, mut gyc) = (Vec::new(), Vec::new());
+            let (mut col, mut gyc, mut buf) = (Vec::new(), Vec::new(), Vec::new());
             for chunk in c0..c0 + nc {
                 let b0 = chunk * nb;
                 let imgs = nb.min(g.batch - b0);
                 let ld = imgs * n;
                 // ∂Y of the chunk as an O × ld matrix (a view when the chunk is one image).
-                let gy_chunk = &gy[b0 * g.y_image()..(b0 + imgs) * g.y_image()];
-                let gym = if imgs == 1 {
+                let span = b0 * g.y_image()..(b0 + imgs) * g.y_image();
+                let gy_chunk = &gy[span.clone()];
+                let gym = if imgs == 1 && gate.is_none() {
                     MatRef::row_major(gy_chunk, o, n)
                 } else {
                     gyc.resize(o * ld, T::ZERO);
                     for i in 0..imgs {
                         for oc in 0..o {
-                            gyc[oc * ld + i * n..oc * ld + (i + 1) * n]
-                                .copy_from_slice(&gy_chunk[(i * o + oc) * n..(i * o + oc + 1) * n]);
+                            let src = (i * o + oc) * n..(i * o + oc + 1) * n;
+                            let dst = &mut gyc[oc * ld + i * n..oc * ld + (i + 1) * n];
+                            match gate {
+                                None => dst.copy_from_slice(&gy_chunk[src]),
+                                Some((mask, slope)) => {
+                                    let m = &mask[span.start + src.start..span.start + src.end];
+                                    for ((d, &v), &keep) in
+                                        dst.iter_mut().zip(&gy_chunk[src]).zip(m)
+                                    {
+                                        *d = if keep != 0 { v } else { v * slope };
+                                    }
+                                }
+                            }
                         }
                     }
                     MatRef::row_major(&gyc[..o * ld], o, ld)
                 };
                 col.resize(rows * ld, T::ZERO);
                 if let Some(p) = partial.as_mut() {
-                    for i in 0..imgs {
-                        let xi = &x[(b0 + i) * g.x_image()..(b0 + i + 1) * g.x_image()];
-                        im2col(g, xi, &mut col, ld, i * n);
-                    }
+                    let xs = &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()];
+                    im2col(g, xs, &mut col, ld, &mut buf);
                     // ∂W += ∂Y · colᵀ, chunks in order.
                     gemm(
                         MatMut::row_major(p, o, rows),
@@ -390,10 +446,8 @@ pub(crate) fn backward<T: Elem>(
                         MatRef::row_major(w, o, rows).t(),
                         gym,
                     );
-                    for i in 0..imgs {
-                        let at = (b0 - c0 * nb + i) * g.x_image();
-                        col2im(g, &col, ld, i * n, &mut gxg[at..at + g.x_image()]);
-                    }
+                    let at = (b0 - c0 * nb) * g.x_image();
+                    col2im(g, &col, ld, &mut gxg[at..at + imgs * g.x_image()], &mut buf);
                 }
             }
             partial
@@ -414,7 +468,7 @@ pub(crate) fn backward<T: Elem>(
 /// shape, y its input shape.
 pub(crate) fn transposed_forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T]) {
     y.fill(T::ZERO);
-    backward(g, &[], w, x, Some(y), None);
+    backward(g, &[], w, x, None, Some(y), None);
 }
 
 /// The backward pass of [`transposed_forward`]: adds ∂L/∂x = conv(∂y, w) into `gx` and
@@ -431,7 +485,7 @@ pub(crate) fn transposed_backward<T: Elem>(
         forward(g, gy, w, gx, true);
     }
     if let Some(gw) = gw {
-        backward(g, gy, &[], x, None, Some(gw));
+        backward(g, gy, &[], x, None, None, Some(gw));
     }
 }
 
@@ -544,7 +598,7 @@ mod tests {
             };
             // Pre-filled gradients: the kernel must add to them.
             let (mut gx, mut gw) = (vec![1.0; g.x_len()], vec![-1.0; g.w_len()]);
-            backward(&g, &x, &w, &r, Some(&mut gx), Some(&mut gw));
+            backward(&g, &x, &w, &r, None, Some(&mut gx), Some(&mut gw));
             for i in 0..x.len() {
                 let (mut xp, mut xm) = (x.clone(), x.clone());
                 xp[i] += H;
@@ -567,6 +621,39 @@ mod tests {
                     gw[i] + 1.0
                 );
             }
+        }
+    }
+
+    /// A gate (mask, slope) gives exactly the gradients of the pre-gated ∂y: the same products
+    /// in the same order.
+    #[test]
+    fn gated_backward_is_backward_of_the_gated_gradient() {
+        for (n, g) in geometries().into_iter().enumerate() {
+            let x = values(g.x_len(), 31 + n as u64);
+            let w = values(g.w_len(), 131 + n as u64);
+            let gy = values(g.y_len(), 231 + n as u64);
+            let mask: Vec<u8> = values(g.y_len(), 331 + n as u64)
+                .iter()
+                .map(|v| u8::from(*v > 0.0))
+                .collect();
+            let gated: Vec<f64> = gy
+                .iter()
+                .zip(&mask)
+                .map(|(&v, &m)| if m != 0 { v } else { v * 0.2 })
+                .collect();
+            let (mut gx1, mut gw1) = (vec![0.5; g.x_len()], vec![0.5; g.w_len()]);
+            let (mut gx2, mut gw2) = (gx1.clone(), gw1.clone());
+            backward(
+                &g,
+                &x,
+                &w,
+                &gy,
+                Some((&mask, 0.2)),
+                Some(&mut gx1),
+                Some(&mut gw1),
+            );
+            backward(&g, &x, &w, &gated, None, Some(&mut gx2), Some(&mut gw2));
+            assert_eq!((gx1, gw1), (gx2, gw2), "{g:?}");
         }
     }
 

@@ -3,10 +3,12 @@
 //! dfdx 0.13's CPU convolution walks the batch one image at a time with only its GEMMs
 //! parallel; these kernels (see [`conv`]) im2col a chunk of images at once, run a
 //! single-threaded GEMM per chunk and parallelize over chunks, and fuse the input- and
-//! weight-gradient passes; leaky ReLU and the generator's batch norm + ReLU are parallel
-//! elementwise kernels. They are wired into dfdx's tape with its public API only: the op
-//! copies its operands to host slices, computes the output, and records a backward closure that
-//! reads ∂y from the tape's gradients and adds ∂x and ∂W into theirs.
+//! weight-gradient passes; the discriminator's convolution + leaky ReLU is one op (the ReLU's
+//! gate kept as a byte per element and applied as the backward pass reads ∂y), and leaky ReLU
+//! and the generator's batch norm + ReLU are parallel elementwise kernels. They are wired into
+//! dfdx's tape with its public API only: the op copies its operands to host slices (kept for
+//! its backward pass), computes the output, and records a backward closure that reads ∂y from
+//! the tape's gradients and adds ∂x and ∂W into theirs.
 //!
 //! `unsafe` is confined to [`gemm`] (one call of `gemm::gemm` behind checked views).
 
@@ -80,13 +82,46 @@ fn add_bias(y: &mut [f32], b: &[f32], plane: usize) {
         .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += b[i % b.len()]));
 }
 
-/// `gb[o] += Σ_{n, p} gy[n, o, p]`, summed per plane, then over the batch in order.
-fn bias_grad(gy: &[f32], gb: &mut [f32], plane: usize) {
+/// `y[·, o, ·] ← leaky_relu(y[·, o, ·] + b[o])` on an NCHW buffer with `plane` = H·W, and
+/// `mask[i] = 1` where the sum was positive (the ReLU's pass-through set), 0 elsewhere.
+fn add_bias_leaky_relu(y: &mut [f32], b: &[f32], plane: usize, slope: f32, mask: &mut [u8]) {
+    if plane == 0 {
+        return;
+    }
+    y.par_chunks_mut(plane)
+        .zip(mask.par_chunks_mut(plane))
+        .enumerate()
+        .for_each(|(i, (yp, mp))| {
+            let bias = b[i % b.len()];
+            for (v, m) in yp.iter_mut().zip(mp) {
+                let t = *v + bias;
+                let keep = t > 0.0;
+                *m = u8::from(keep);
+                *v = if keep { t } else { t * slope };
+            }
+        });
+}
+
+/// `gb[o] += Σ_{n, p} gy[n, o, p]` (gated as in [`conv::backward`] when `gate` is given),
+/// summed per plane, then over the batch in order.
+fn bias_grad(gy: &[f32], gate: Option<(&[u8], f32)>, gb: &mut [f32], plane: usize) {
     let o = gb.len();
     if plane == 0 || o == 0 {
         return;
     }
-    let sums: Vec<f32> = gy.par_chunks(plane).map(|p| p.iter().sum()).collect();
+    let sums: Vec<f32> = match gate {
+        None => gy.par_chunks(plane).map(|p| p.iter().sum()).collect(),
+        Some((mask, slope)) => gy
+            .par_chunks(plane)
+            .zip(mask.par_chunks(plane))
+            .map(|(p, m)| {
+                p.iter()
+                    .zip(m)
+                    .map(|(&v, &keep)| if keep != 0 { v } else { v * slope })
+                    .sum()
+            })
+            .collect(),
+    };
     for (i, s) in sums.into_iter().enumerate() {
         gb[i % o] += s;
     }
@@ -108,18 +143,32 @@ macro_rules! put_grad {
     };
 }
 
-/// `y = conv2d(x, w)` on the CPU with the project's kernels; see
-/// [`ConvDevice::conv2d`](crate::ConvDevice::conv2d).
+/// `y = conv2d(x, w) + b`, followed by a leaky ReLU of slope `s` when `leaky = Some(s)`, on
+/// the CPU with the project's kernels; see [`ConvDevice::conv2d`](crate::ConvDevice::conv2d)
+/// and [`ConvDevice::conv2d_leaky_relu`](crate::ConvDevice::conv2d_leaky_relu).
+///
+/// The op keeps, for its backward pass, the host copies of x (only when weight gradients are
+/// recorded) and of w that its forward made. With the activation, one byte per output element
+/// marks the ReLU's pass-through set, and the backward pass applies it to ∂y chunk by chunk
+/// as the convolution's backward reads it (∂y's buffer on the tape is left as it is).
 ///
 /// # Panics
-/// If the channel counts disagree, the kernel is not square, or does not fit the padded input.
+/// If the channel counts disagree, the kernel is not square, does not fit the padded input,
+/// or `s` is negative or NaN.
 pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
     x: Dyn4<Cpu, T>,
     w: Dyn4<Cpu, dfdx::tensor::NoneTape>,
     bias: &Tensor<(usize,), f32, Cpu>,
     stride: usize,
     padding: usize,
+    leaky: Option<f32>,
 ) -> Result<Dyn4<Cpu, T>, CpuError> {
+    if let Some(slope) = leaky {
+        assert!(
+            slope >= 0.0,
+            "conv2d kernel: leaky-ReLU slope {slope} must be ≥ 0"
+        );
+    }
     let (x, w) = (x.try_contiguous()?, w.try_contiguous()?);
     let (n, c, h, wd) = *x.shape();
     let (o, wc, k, k2) = *w.shape();
@@ -129,28 +178,46 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         panic!("conv2d: kernel {k} stride {stride} padding {padding} does not fit {h}×{wd}")
     });
     let (x, mut tape) = x.split_tape();
+    let (xs, ws, bs) = (host(&x), host(&w), host_bias(bias, o));
     let mut y = vec![0.0; g.y_len()];
-    conv::forward(&g, &host(&x), &host(&w), &mut y, false);
-    add_bias(&mut y, &host_bias(bias, o), g.positions());
+    conv::forward(&g, &xs, &ws, &mut y, false);
+    let gate = match leaky {
+        Some(slope) => {
+            let mut mask = vec![0u8; y.len()];
+            add_bias_leaky_relu(&mut y, &bs, g.positions(), slope, &mut mask);
+            Some((mask, slope))
+        }
+        None => {
+            add_bias(&mut y, &bs, g.positions());
+            None
+        }
+    };
     let y = x.device().try_tensor_from_vec(y, (n, o, g.ho, g.wo))?;
     let (xg, wg, yg, bg) = (x.ghost(), w.ghost(), y.ghost(), bias.ghost());
+    drop((x, w));
     let weight_grads = weight_gradients_on();
+    // x is read only for the weight gradient.
+    let xs = weight_grads.then_some(xs);
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, &yg);
-        let ws = host(&w);
-        if weight_grads {
-            bias_grad(&gy, &mut grads.get_or_alloc_mut(&bg)?[..], g.positions());
+        let gate = gate.as_ref().map(|(m, s)| (&m[..], *s));
+        if let Some(xs) = &xs {
+            bias_grad(
+                &gy,
+                gate,
+                &mut grads.get_or_alloc_mut(&bg)?[..],
+                g.positions(),
+            );
             let mut gw = take_grad!(grads, &wg);
-            let xs = host(&x);
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::backward(&g, &xs, &ws, &gy, Some(gx), Some(&mut gw));
+            conv::backward(&g, xs, &ws, &gy, gate, Some(gx), Some(&mut gw));
             put_grad!(grads, &wg, gw);
         } else {
             // Present and zero, as documented.
             grads.try_alloc_for(&wg)?;
             grads.try_alloc_for(&bg)?;
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::backward(&g, &[], &ws, &gy, Some(gx), None);
+            conv::backward(&g, &[], &ws, &gy, gate, Some(gx), None);
         }
         put_grad!(grads, &yg, gy);
         Ok(())
@@ -182,21 +249,23 @@ pub(crate) fn conv_transpose2d<T: Tape<f32, Cpu>>(
         panic!("conv_transpose2d: kernel {k} stride {stride} padding {padding} gives no output for {h}×{wd}")
     });
     let (x, mut tape) = x.split_tape();
+    let (xs, ws) = (host(&x), host(&w));
     let mut y = vec![0.0; g.x_len()];
-    conv::transposed_forward(&g, &host(&x), &host(&w), &mut y);
+    conv::transposed_forward(&g, &xs, &ws, &mut y);
     add_bias(&mut y, &host_bias(bias, o), g.h * g.w);
     let y = x.device().try_tensor_from_vec(y, (n, o, g.h, g.w))?;
     let (xg, wg, yg, bg) = (x.ghost(), w.ghost(), y.ghost(), bias.ghost());
+    drop((x, w));
     let weight_grads = weight_gradients_on();
+    // As in `conv2d`: the forward's host copies serve the backward pass.
+    let xs = weight_grads.then_some(xs);
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, &yg);
-        let ws = host(&w);
-        if weight_grads {
-            bias_grad(&gy, &mut grads.get_or_alloc_mut(&bg)?[..], g.h * g.w);
+        if let Some(xs) = &xs {
+            bias_grad(&gy, None, &mut grads.get_or_alloc_mut(&bg)?[..], g.h * g.w);
             let mut gw = take_grad!(grads, &wg);
-            let xs = host(&x);
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::transposed_backward(&g, &xs, &ws, &gy, Some(gx), Some(&mut gw));
+            conv::transposed_backward(&g, xs, &ws, &gy, Some(gx), Some(&mut gw));
             put_grad!(grads, &wg, gw);
         } else {
             // Present and zero, as documented.

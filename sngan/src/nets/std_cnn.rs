@@ -111,14 +111,14 @@ macro_rules! std_cnn_discriminator {
                 type T4<const C: usize, const H: usize, D, T> =
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, T>;
                 let s = Self::SLOPE;
-                let h: T4<$d0, $m, D, T> = self.c0.forward(x)?;
-                let h: T4<$d1, { $m / 2 }, D, T> = self.c1.forward(D::leaky_relu(h, s)?)?;
-                let h: T4<$d2, { $m / 2 }, D, T> = self.c2.forward(D::leaky_relu(h, s)?)?;
-                let h: T4<$d3, { $m / 4 }, D, T> = self.c3.forward(D::leaky_relu(h, s)?)?;
-                let h: T4<$d4, { $m / 4 }, D, T> = self.c4.forward(D::leaky_relu(h, s)?)?;
-                let h: T4<$d5, { $m / 8 }, D, T> = self.c5.forward(D::leaky_relu(h, s)?)?;
-                let h: T4<$d6, { $m / 8 }, D, T> = self.c6.forward(D::leaky_relu(h, s)?)?;
-                let h = D::leaky_relu(h, s)?;
+                // Each convolution with its leaky ReLU (one op on the CPU).
+                let h: T4<$d0, $m, D, T> = self.c0.forward_leaky_relu(x, s)?;
+                let h: T4<$d1, { $m / 2 }, D, T> = self.c1.forward_leaky_relu(h, s)?;
+                let h: T4<$d2, { $m / 2 }, D, T> = self.c2.forward_leaky_relu(h, s)?;
+                let h: T4<$d3, { $m / 4 }, D, T> = self.c3.forward_leaky_relu(h, s)?;
+                let h: T4<$d4, { $m / 4 }, D, T> = self.c4.forward_leaky_relu(h, s)?;
+                let h: T4<$d5, { $m / 8 }, D, T> = self.c5.forward_leaky_relu(h, s)?;
+                let h: T4<$d6, { $m / 8 }, D, T> = self.c6.forward_leaky_relu(h, s)?;
                 let batch = h.shape().0;
                 let flat = h.try_reshape_like(&(batch, Const::<{ $d6 * ($m / 8) * ($m / 8) }>))?;
                 self.l7.forward(flat)
