@@ -158,6 +158,26 @@ fn conv2d_matches_dfdx_on_a_table3_layer() {
     compare(&ours, &theirs, [c * k * k + 1, o * k * k, b * 16, b * 16]);
 }
 
+/// Stride 1 on both weight-gradient routes: the generator's last layer (3 output channels,
+/// 32 × 32: one image per chunk), whose weight gradient is computed directly from the padded
+/// images, and a layer with more output channels than that route takes (a GEMM).
+#[test]
+fn conv2d_matches_dfdx_at_stride_1_on_both_weight_gradient_routes() {
+    let dev = Cpu::seed_from_u64(12);
+    for (b, c, o, h) in [(5, 16, 3, 32), (9, 6, 20, 8)] {
+        let (k, s, p) = (3, 1, 1);
+        let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, h));
+        let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+        let ours = run(<Cpu as ConvDevice>::conv2d, &x, &w, o, s, p, 5);
+        let theirs = run(reference::conv2d, &x, &w, o, s, p, 5);
+        compare(
+            &ours,
+            &theirs,
+            [c * k * k + 1, o * k * k, b * h * h, b * h * h],
+        );
+    }
+}
+
 /// The generator's 4 → 8 transposed convolution, batch large enough for several chunks.
 #[test]
 fn conv_transpose2d_matches_dfdx_on_a_table3_layer() {

@@ -162,6 +162,11 @@ impl Geom {
             .clamp(1, self.batch.max(1))
     }
 
+    /// Whether [`backward`] computes the weight gradient with [`weight_grad_direct`].
+    fn direct_weight_grad(&self) -> bool {
+        self.stride == 1 && self.c_out <= DIRECT_WEIGHT_GRAD_MAX_C_OUT
+    }
+
     /// The padded input size, `(h + 2·pad, w + 2·pad)`.
     fn padded_size(&self) -> (usize, usize) {
         (self.h + 2 * self.pad, self.w + 2 * self.pad)
@@ -264,6 +269,71 @@ fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], buf: &mut Vec<T>
         for (xr, br) in xc.chunks_exact_mut(g.w).zip(bc[p * wp..].chunks_exact(wp)) {
             for (d, v) in xr.iter_mut().zip(&br[p..p + g.w]) {
                 *d += *v;
+            }
+        }
+    }
+}
+
+/// Output channels up to which a stride-1 weight gradient is computed directly from the
+/// padded images (see [`weight_grad_direct`]) rather than as a GEMM over the patch matrix.
+const DIRECT_WEIGHT_GRAD_MAX_C_OUT: usize = 16;
+
+/// Lanes of the direct weight gradient's accumulators (a 512-bit vector of f32).
+const LANES: usize = 16;
+
+/// `gw[o, c, ky, kx] += Σ_{i, oy, ox} gy[o, i·HO·WO + oy·WO + ox] · x_i[c, oy + ky − P, ox + kx − P]`
+/// for stride 1, straight from the zero-padded images `x` (a whole number of images; `gy` is
+/// the chunk's `c_out × ld` matrix, image i in columns `i·HO·WO..`). For a few output channels
+/// (the generator's last layer: 3) the GEMM of the patch route would have 3 rows against a
+/// patch matrix of C·K² rows per pixel, all memory traffic; here each (image, channel) plane
+/// stays in cache and the products accumulate in `LANES`-wide vectors, each summed once per
+/// (image, o, c, ky, kx) in a fixed order.
+fn weight_grad_direct<T: Elem>(
+    g: &Geom,
+    x: &[T],
+    gy: &[T],
+    ld: usize,
+    gw: &mut [T],
+    buf: &mut Vec<T>,
+) {
+    debug_assert_eq!(g.stride, 1);
+    let (k, wo, ho, n) = (g.k, g.wo, g.ho, g.positions());
+    let (hp, wp) = g.padded_size();
+    let imgs = x.len() / g.x_image().max(1);
+    let xp = padded(g, x, buf);
+    let split = wo - wo % LANES;
+    for i in 0..imgs {
+        for c in 0..g.c_in {
+            let xc = &xp[(i * g.c_in + c) * hp * wp..][..hp * wp];
+            for oc in 0..g.c_out {
+                let gyo = &gy[oc * ld + i * n..][..n];
+                let gwo = &mut gw[(oc * g.c_in + c) * k * k..][..k * k];
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let mut acc = [T::ZERO; LANES];
+                        let mut tail = T::ZERO;
+                        for oy in 0..ho {
+                            let gr = &gyo[oy * wo..][..wo];
+                            let xr = &xc[(oy + ky) * wp + kx..][..wo];
+                            for (gv, xv) in gr[..split]
+                                .chunks_exact(LANES)
+                                .zip(xr[..split].chunks_exact(LANES))
+                            {
+                                for l in 0..LANES {
+                                    acc[l] += gv[l] * xv[l];
+                                }
+                            }
+                            for (gv, xv) in gr[split..].iter().zip(&xr[split..]) {
+                                tail += *gv * *xv;
+                            }
+                        }
+                        let mut sum = tail;
+                        for a in acc {
+                            sum += a;
+                        }
+                        gwo[ky * k + kx] += sum;
+                    }
+                }
             }
         }
     }
@@ -403,8 +473,8 @@ pub(crate) fn backward<T: Elem>(
                 // ∂Y of the chunk as an O × ld matrix (a view when the chunk is one image).
                 let span = b0 * g.y_image()..(b0 + imgs) * g.y_image();
                 let gy_chunk = &gy[span.clone()];
-                let gym = if imgs == 1 && gate.is_none() {
-                    MatRef::row_major(gy_chunk, o, n)
+                let gy_rows: &[T] = if imgs == 1 && gate.is_none() {
+                    gy_chunk
                 } else {
                     gyc.resize(o * ld, T::ZERO);
                     for i in 0..imgs {
@@ -424,19 +494,26 @@ pub(crate) fn backward<T: Elem>(
                             }
                         }
                     }
-                    MatRef::row_major(&gyc[..o * ld], o, ld)
+                    &gyc[..o * ld]
                 };
-                col.resize(rows * ld, T::ZERO);
+                let gym = MatRef::row_major(gy_rows, o, ld);
+                if !g.direct_weight_grad() || gx_group.is_some() {
+                    col.resize(rows * ld, T::ZERO);
+                }
                 if let Some(p) = partial.as_mut() {
                     let xs = &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()];
-                    im2col(g, xs, &mut col, ld, &mut buf);
-                    // ∂W += ∂Y · colᵀ, chunks in order.
-                    gemm(
-                        MatMut::row_major(p, o, rows),
-                        chunk > c0,
-                        gym,
-                        MatRef::row_major(&col[..rows * ld], rows, ld).t(),
-                    );
+                    if g.direct_weight_grad() {
+                        weight_grad_direct(g, xs, gy_rows, ld, p, &mut buf);
+                    } else {
+                        im2col(g, xs, &mut col, ld, &mut buf);
+                        // ∂W += ∂Y · colᵀ, chunks in order.
+                        gemm(
+                            MatMut::row_major(p, o, rows),
+                            chunk > c0,
+                            gym,
+                            MatRef::row_major(&col[..rows * ld], rows, ld).t(),
+                        );
+                    }
                 }
                 if let Some(gxg) = gx_group.as_deref_mut() {
                     // ∂col = Wᵀ · ∂Y, then scatter-add into each image.
@@ -543,7 +620,8 @@ mod tests {
     }
 
     /// Geometries covering stride 1–3, padding 0–2, ragged chunks (batch 5 with 4 × 4 outputs:
-    /// 16 images per chunk would be 1 chunk; 12 × 12 outputs: 2 images per chunk, 3 chunks).
+    /// 16 images per chunk would be 1 chunk; 12 × 12 outputs: 2 images per chunk, 3 chunks),
+    /// and both weight-gradient routes at stride 1 (direct for few output channels, GEMM).
     fn geometries() -> Vec<Geom> {
         [
             (2, 3, 5, 5, 4, 3, 1, 1),
@@ -551,6 +629,8 @@ mod tests {
             (3, 2, 7, 6, 2, 3, 3, 2),
             (5, 1, 12, 12, 2, 1, 1, 0),
             (1, 2, 2, 3, 3, 4, 1, 2),
+            // More output channels than the direct weight gradient takes, at stride 1.
+            (2, 2, 5, 5, DIRECT_WEIGHT_GRAD_MAX_C_OUT + 1, 3, 1, 1),
         ]
         .into_iter()
         .map(|(b, c, h, w, o, k, s, p)| Geom::conv(b, c, h, w, o, k, s, p).expect("valid"))
