@@ -1,6 +1,6 @@
 //! The device alias and the one seam through which every convolution runs.
 
-use dfdx::shapes::{Const, Dim, HasShape, Rank0, Shape};
+use dfdx::shapes::{Const, ConstShape, Dim, HasShape, Rank0, Rank1, Rank2, Shape};
 use dfdx::tensor::{Cpu, OwnedTape, Tape, Tensor, TensorToArray};
 use dfdx::tensor_ops::Device;
 
@@ -94,6 +94,23 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
         Self::leaky_relu(Self::conv2d(x, w, b, stride, padding)?, slope)
     }
 
+    /// W̄ = W/σ̃ with σ̃ = ũᵀ W v (eq. 8 and 22), on the tape `T`, ũ and v constants: the
+    /// weight of a spectrally normalized layer, W any shape with `O·N` elements seen as the
+    /// `O × N` matrix. Its gradient is eq. 12, ∂L/∂W = (G − ⟨G, W̄⟩·ũvᵀ)/σ̃ with G = ∂L/∂W̄.
+    /// The default is dfdx's ops (a matrix product, a sum and a broadcast division, whose
+    /// autodiff is eq. 12); on `Cpu` one parallel op with eq. 12 written out (same results
+    /// within f32 rounding: `tests/conv_kernels.rs`).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    fn spectral_normalize<const O: usize, const N: usize, S: ConstShape, T: Tape<f32, Self>>(
+        weight: &Tensor<S, f32, Self>,
+        u: &Tensor<Rank1<O>, f32, Self>,
+        v: &Tensor<Rank1<N>, f32, Self>,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        spectral_normalize_ops(weight, u, v)
+    }
+
     /// `relu(bn(x))` with `bn` in training mode: batch statistics, running statistics
     /// updated, gradients into x, γ and β. The default is dfdx's `BatchNorm2D::try_forward_mut`
     /// then `relu`; on `Cpu` one fused parallel kernel (same results within f32 rounding:
@@ -108,6 +125,30 @@ pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
         use dfdx::nn::ModuleMut;
         Self::leaky_relu(bn.try_forward_mut(x)?, 0.0)
     }
+}
+
+/// [`ConvDevice::spectral_normalize`] with dfdx's ops: σ̃ = Σ (W v) ⊙ ũ, then W / σ̃.
+fn spectral_normalize_ops<const O: usize, const N: usize, S, D, T>(
+    weight: &Tensor<S, f32, D>,
+    u: &Tensor<Rank1<O>, f32, D>,
+    v: &Tensor<Rank1<N>, f32, D>,
+) -> Result<Tensor<S, f32, D, T>, D::Err>
+where
+    S: ConstShape,
+    D: Device<f32>,
+    T: Tape<f32, D>,
+{
+    use dfdx::tensor_ops::{BroadcastTo, ReshapeTo, SumTo, TryDiv, TryMatMul, TryMul};
+    let sigma = weight
+        .retaped::<T>()
+        .try_reshape::<Rank2<O, N>>()?
+        .try_matmul(v.clone().try_reshape::<Rank2<N, 1>>()?)?
+        .try_mul(u.clone().try_reshape::<Rank2<O, 1>>()?)?
+        .try_sum::<Rank0, _>()?;
+    let shape = *weight.shape();
+    weight
+        .retaped::<T>()
+        .try_div(sigma.try_broadcast_like(&shape)?)
 }
 
 /// The generator's batch normalization as its training forward runs it: see
@@ -204,6 +245,15 @@ impl ConvDevice for Cpu {
         crate::kernels::conv_transpose2d(x, w, b, stride, padding)
     }
 
+    /// One parallel op; [`reference::spectral_normalize`] is dfdx's ops.
+    fn spectral_normalize<const O: usize, const N: usize, S: ConstShape, T: Tape<f32, Self>>(
+        weight: &Tensor<S, f32, Self>,
+        u: &Tensor<Rank1<O>, f32, Self>,
+        v: &Tensor<Rank1<N>, f32, Self>,
+    ) -> Result<Tensor<S, f32, Self, T>, Self::Err> {
+        crate::kernels::spectral_normalize(weight, u, v)
+    }
+
     /// One fused parallel kernel; [`reference::batch_norm2d_relu`] is dfdx's.
     fn batch_norm2d_relu<const C: usize, H: Dim, W: Dim>(
         bn: &mut BatchNorm2d<C, Self>,
@@ -233,6 +283,23 @@ pub mod reference {
     use super::Dyn4;
     use dfdx::tensor::{Cpu, CpuError, NoneTape, OwnedTape, Tape, Tensor};
     use dfdx::tensor_ops::{TryConv2D, TryConvTrans2D};
+
+    /// [`ConvDevice::spectral_normalize`](super::ConvDevice::spectral_normalize) with dfdx's
+    /// ops (the trait's default).
+    ///
+    /// # Errors
+    /// The device's allocation error.
+    pub fn spectral_normalize<const O: usize, const N: usize, S, T>(
+        weight: &Tensor<S, f32, Cpu>,
+        u: &Tensor<dfdx::shapes::Rank1<O>, f32, Cpu>,
+        v: &Tensor<dfdx::shapes::Rank1<N>, f32, Cpu>,
+    ) -> Result<Tensor<S, f32, Cpu, T>, CpuError>
+    where
+        S: dfdx::shapes::ConstShape,
+        T: Tape<f32, Cpu>,
+    {
+        super::spectral_normalize_ops(weight, u, v)
+    }
 
     /// dfdx's `conv2d` (see [`ConvDevice::conv2d`](super::ConvDevice::conv2d)).
     ///

@@ -149,11 +149,7 @@ impl<const O: usize, const N: usize, D: ConvDevice> SpectralNorm<O, N, f32, D> {
         &self,
         weight: &Tensor<S, f32, D>,
     ) -> Result<Tensor<S, f32, D, T>, D::Err> {
-        let sigma = self.sigma::<S, T>(weight)?;
-        let shape = *weight.shape();
-        weight
-            .retaped::<T>()
-            .try_div(sigma.try_broadcast_like(&shape)?)
+        D::spectral_normalize::<O, N, S, T>(weight, &self.u, &self.v)
     }
 
     /// σ(W̄) = σ(W) / σ̃ with σ(W) computed exactly by sn-core (f64, relative tolerance 1e-6 on

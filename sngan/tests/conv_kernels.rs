@@ -1,7 +1,8 @@
 //! The project's CPU convolution kernels (`ConvDevice` for `Cpu`) against dfdx's own kernels
 //! (`sngan::device::reference`) on random shapes, strides and paddings: forward output, input
 //! gradient and weight gradient; the fused convolution + leaky ReLU against the two ops it
-//! replaces; and the fused batch norm + ReLU against dfdx's `BatchNorm2D`.
+//! replaces; the fused batch norm + ReLU against dfdx's `BatchNorm2D`; and the spectral
+//! normalization op against dfdx's ops.
 //!
 //! Tolerance: every compared element is a sum of at most `n` products of N(0, 1) values, summed
 //! in a different order by the two implementations. The typical f32 rounding difference of such
@@ -419,4 +420,81 @@ proptest! {
 #[test]
 fn batch_norm2d_relu_matches_dfdx_on_a_table3_layer() {
     bn_matches_dfdx::<128>(16, 16, 16, 3);
+}
+
+/// `spectral_normalize` for an `O × N` weight.
+type SpectralNormalize<const O: usize, const N: usize> = fn(
+    &Tensor<Rank2<O, N>, f32, Cpu>,
+    &Tensor<Rank1<O>, f32, Cpu>,
+    &Tensor<Rank1<N>, f32, Cpu>,
+) -> Result<Taped2<O, N>, CpuError>;
+type Taped2<const O: usize, const N: usize> = Tensor<Rank2<O, N>, f32, Cpu, OwnedTape<f32, Cpu>>;
+
+/// W̄ and ∂L/∂W (L = Σ W̄ ⊙ r) of `spectral_normalize`: `(W̄, ∂W)`.
+fn sn_run<const O: usize, const N: usize>(
+    f: SpectralNormalize<O, N>,
+    w: &Tensor<Rank2<O, N>, f32, Cpu>,
+    u: &Tensor<Rank1<O>, f32, Cpu>,
+    v: &Tensor<Rank1<N>, f32, Cpu>,
+    r: &Tensor<Rank2<O, N>, f32, Cpu>,
+) -> (Vec<f32>, Vec<f32>) {
+    let wbar = f(w, u, v).expect("spectral_normalize");
+    let values = wbar.as_vec();
+    let grads = (wbar * r.clone()).sum::<Rank0, _>().backward();
+    (values, grads.get(w).as_vec())
+}
+
+/// The largest |ours − reference| relative to the largest |reference|.
+fn max_rel_diff(ours: &[f32], reference: &[f32]) -> f32 {
+    assert_eq!(ours.len(), reference.len());
+    let scale = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let diff = ours
+        .iter()
+        .zip(reference)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    diff / scale
+}
+
+fn sn_matches_dfdx<const O: usize, const N: usize>(seed: u64) {
+    let dev = Cpu::seed_from_u64(seed);
+    let w: Tensor<Rank2<O, N>, f32, Cpu> = dev.sample_normal();
+    let v: Tensor<Rank1<N>, f32, Cpu> = dev.sample_normal();
+    // ũ along W v, so that σ̃ = ‖W v‖ is well away from 0, as after power iteration.
+    let wv: Vec<f32> = w
+        .as_vec()
+        .chunks(N)
+        .map(|row| row.iter().zip(v.as_vec()).map(|(a, b)| a * b).sum())
+        .collect();
+    let norm = wv.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let u: Tensor<Rank1<O>, f32, Cpu> =
+        dev.tensor_from_vec(wv.iter().map(|x| x / norm).collect(), (Const::<O>,));
+    let r: Tensor<Rank2<O, N>, f32, Cpu> = dev.sample_normal();
+    let ours = sn_run(<Cpu as ConvDevice>::spectral_normalize, &w, &u, &v, &r);
+    let theirs = sn_run(reference::spectral_normalize, &w, &u, &v, &r);
+    // Both sides compute W/σ̃ and eq. 12 from the same inputs; they differ only in how the
+    // sums σ̃ = ũᵀWv and ⟨G, W⟩ round (f64 here, f32 products in dfdx's): a relative
+    // difference of about √(O·N)·6e-8 ≤ 1e-5, while a wrong term in eq. 12 is O(1).
+    assert!(max_rel_diff(&ours.0, &theirs.0) < 1e-5, "W̄");
+    assert!(max_rel_diff(&ours.1, &theirs.1) < 1e-5, "dL/dW");
+    // The gradient is not just G/σ̃: the ũvᵀ term matters at this size.
+    let plain: Vec<f32> = r
+        .as_vec()
+        .iter()
+        .map(|g| g * ours.0[0] / w.as_vec()[0])
+        .collect();
+    assert!(max_rel_diff(&plain, &theirs.1) > 1e-3);
+    // Without weight gradients: W̄ alike, ∂W present and zero.
+    let frozen = without_weight_gradients(|| {
+        sn_run(<Cpu as ConvDevice>::spectral_normalize, &w, &u, &v, &r)
+    });
+    assert_eq!(frozen.0, ours.0);
+    assert!(frozen.1.iter().all(|g| *g == 0.0));
+}
+
+/// The CPU spectral normalization against dfdx's ops, on a Table 3 layer's matrix
+/// (64 × 576: c2's W seen as d_out × d_in·k²) and a small one.
+#[test]
+fn spectral_normalize_matches_dfdx() {
+    sn_matches_dfdx::<64, 576>(13);
+    sn_matches_dfdx::<3, 5>(14);
 }

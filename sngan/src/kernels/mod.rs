@@ -327,6 +327,90 @@ pub(crate) fn leaky_relu<S: Shape, T: Tape<f32, Cpu>>(
     Ok(y.put_tape(tape))
 }
 
+/// Elements per parallel task of the spectral normalization's reductions and updates: a
+/// fixed size, so the sums' order does not depend on the thread count.
+const SN_CHUNK: usize = 1 << 14;
+
+/// W̄ = W/σ̃, σ̃ = ũᵀ W v, on the CPU as one op; see
+/// [`ConvDevice::spectral_normalize`](crate::ConvDevice::spectral_normalize). σ̃ is summed in
+/// f64 (each row of W v, then over the rows in order). The backward pass is eq. 12 written
+/// out, `∂W += G/σ̃ − (⟨G, W⟩/σ̃²)·ũvᵀ`, with ⟨G, W⟩ summed in f64 over fixed chunks in order;
+/// under [`without_weight_gradients`] it records a zero ∂W and computes nothing.
+///
+/// # Panics
+/// If W does not have `ũ.len() · v.len()` elements.
+pub(crate) fn spectral_normalize<S: Shape, U: Shape, V: Shape, T: Tape<f32, Cpu>>(
+    weight: &Tensor<S, f32, Cpu>,
+    u: &Tensor<U, f32, Cpu>,
+    v: &Tensor<V, f32, Cpu>,
+) -> Result<Tensor<S, f32, Cpu, T>, CpuError> {
+    let (ws, us, vs) = (host(weight), host(u), host(v));
+    let n = vs.len();
+    assert_eq!(
+        ws.len(),
+        us.len() * n,
+        "spectral_normalize: W has {} elements, not {} × {n}",
+        ws.len(),
+        us.len()
+    );
+    let sigma: f64 = if n == 0 {
+        0.0
+    } else {
+        let rows: Vec<f64> = ws
+            .par_chunks(n)
+            .map(|r| {
+                r.iter()
+                    .zip(&vs)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum()
+            })
+            .collect();
+        rows.iter().zip(&us).map(|(r, &u)| r * f64::from(u)).sum()
+    };
+    let sigma = sigma as f32;
+    let mut y = ws.clone();
+    y.par_chunks_mut(SN_CHUNK)
+        .for_each(|c| c.iter_mut().for_each(|w| *w /= sigma));
+    let (w, mut tape) = weight.retaped::<T>().split_tape();
+    let y = w.device().try_tensor_from_vec(y, *w.shape())?;
+    let (wg, yg) = (w.ghost(), y.ghost());
+    drop(w);
+    if weight_gradients_on() {
+        tape.add_backward_op(move |grads| {
+            let gy = take_grad!(grads, &yg);
+            let dot: f64 = gy
+                .par_chunks(SN_CHUNK)
+                .zip(ws.par_chunks(SN_CHUNK))
+                .map(|(g, w)| {
+                    g.iter()
+                        .zip(w)
+                        .map(|(&g, &w)| f64::from(g) * f64::from(w))
+                        .sum::<f64>()
+                })
+                .collect::<Vec<f64>>()
+                .into_iter()
+                .sum();
+            let coef = (dot / (f64::from(sigma) * f64::from(sigma))) as f32;
+            grads
+                .get_or_alloc_mut(&wg)?
+                .par_chunks_mut(n.max(1))
+                .zip(gy.par_chunks(n.max(1)))
+                .zip(us.par_iter())
+                .for_each(|((gw, g), &ui)| {
+                    let cu = coef * ui;
+                    for ((d, &g), &vj) in gw.iter_mut().zip(g).zip(&vs) {
+                        *d += g / sigma - cu * vj;
+                    }
+                });
+            put_grad!(grads, &yg, gy);
+            Ok(())
+        });
+    } else {
+        tape.add_backward_op(move |grads| grads.try_alloc_for(&wg));
+    }
+    Ok(y.put_tape(tape))
+}
+
 /// Per-channel batch statistics of an NCHW buffer with `c` channels and `plane` = H·W: the
 /// mean and the biased variance (two passes, f64 sums, each channel's planes in batch order).
 fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
