@@ -532,11 +532,16 @@ pub(crate) fn backward<T: Elem>(
         .collect();
 
     if let Some(gw) = gw {
-        for p in partials.into_iter().flatten() {
-            for (d, s) in gw.iter_mut().zip(&p) {
-                *d += *s;
+        // In parallel over fixed slices of gw, each adding the partials in group order.
+        const SLICE: usize = 1 << 14;
+        let partials: Vec<Vec<T>> = partials.into_iter().flatten().collect();
+        gw.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
+            for p in &partials {
+                for (d, s) in d.iter_mut().zip(&p[i * SLICE..]) {
+                    *d += *s;
+                }
             }
-        }
+        });
     }
 }
 
@@ -795,5 +800,66 @@ mod tests {
         );
         assert_eq!(Geom::transposed(1, 1, 1, 1, 1, 2, 1, 1), None);
         assert_eq!(Geom::conv(1, 1, 2, 2, 1, 5, 1, 1), None);
+    }
+}
+
+#[cfg(test)]
+mod layer_times {
+    use super::*;
+    use std::time::Instant;
+
+    fn t(mut f: impl FnMut(), reps: usize) -> f64 {
+        f();
+        let mut v: Vec<f64> = (0..reps)
+            .map(|_| {
+                let s = Instant::now();
+                f();
+                s.elapsed().as_secs_f64()
+            })
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[reps / 2]
+    }
+
+    #[test]
+    #[ignore]
+    fn layer_times() {
+        // (batch, c_in, h, c_out, k, s, p, transposed)
+        let layers = [
+            (64, 3, 32, 64, 3, 1, 1, false),
+            (64, 64, 32, 64, 4, 2, 1, false),
+            (64, 64, 16, 128, 3, 1, 1, false),
+            (64, 128, 16, 128, 4, 2, 1, false),
+            (64, 128, 8, 256, 3, 1, 1, false),
+            (64, 256, 8, 256, 4, 2, 1, false),
+            (64, 256, 4, 512, 3, 1, 1, false),
+            (128, 512, 4, 256, 4, 2, 1, true),
+            (128, 256, 8, 128, 4, 2, 1, true),
+            (128, 128, 16, 64, 4, 2, 1, true),
+            (128, 64, 32, 3, 3, 1, 1, false),
+            (128, 64, 32, 8, 3, 1, 1, false),
+            (128, 64, 32, 9, 3, 1, 1, false),
+            (128, 64, 32, 16, 3, 1, 1, false),
+        ];
+        for (b, c, h, o, k, s, p, tr) in layers {
+            let g = if tr { Geom::transposed(b, c, h, h, o, k, s, p) } else { Geom::conv(b, c, h, h, o, k, s, p) }.unwrap();
+            let x = vec![0.5f32; g.x_len()];
+            let w = vec![0.25f32; g.w_len()];
+            let mut y = vec![0.0f32; g.y_len()];
+            let gy = vec![0.1f32; g.y_len()];
+            let mut gx = vec![0.0f32; g.x_len()];
+            let mut gw = vec![0.0f32; g.w_len()];
+            let fl = 2.0 * (b * g.c_out * g.positions() * g.rows()) as f64 / 1e9;
+            // For a transposed layer, "fwd" is its forward (= conv gx), etc.
+            let tf = t(|| forward(&g, &x, &w, &mut y, false), 5);
+            let tgx = t(|| backward(&g, &x, &w, &gy, None, Some(&mut gx), None), 5);
+            let tgw = t(|| backward(&g, &x, &w, &gy, None, None, Some(&mut gw)), 5);
+            let tb = t(|| backward(&g, &x, &w, &gy, None, Some(&mut gx), Some(&mut gw)), 5);
+            println!(
+                "{}{c:>3}->{o:>3} k{k}s{s} {h:>2} b{b}: conv-fwd {:6.1} ms {:5.1} GF/s | conv-gx {:6.1} ms {:5.1} | conv-gw {:6.1} ms {:5.1} | fused bwd {:6.1} ms {:5.1}",
+                if tr { "T " } else { "  " },
+                tf * 1e3, fl / tf, tgx * 1e3, fl / tgx, tgw * 1e3, fl / tgw, tb * 1e3, 2.0 * fl / tb
+            );
+        }
     }
 }
