@@ -179,6 +179,21 @@ fn conv2d_matches_dfdx_at_stride_1_on_both_weight_gradient_routes() {
     }
 }
 
+/// Both layouts of the weight gradient's GEMM: ∂Wᵀ = col · ∂Yᵀ up to 128 output channels, and
+/// ∂W = ∂Y · colᵀ above.
+#[test]
+fn conv2d_matches_dfdx_on_both_weight_gradient_layouts() {
+    let dev = Cpu::seed_from_u64(15);
+    for o in [24, 130] {
+        let (b, c, k, s, p, h) = (6, 4, 4, 2, 1, 8);
+        let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(b, c, h, h));
+        let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(o, c, k, k));
+        let ours = run(<Cpu as ConvDevice>::conv2d, &x, &w, o, s, p, 6);
+        let theirs = run(reference::conv2d, &x, &w, o, s, p, 6);
+        compare(&ours, &theirs, [c * k * k + 1, o * k * k, b * 16, b * 16]);
+    }
+}
+
 /// The generator's 4 → 8 transposed convolution, batch large enough for several chunks.
 #[test]
 fn conv_transpose2d_matches_dfdx_on_a_table3_layer() {

@@ -167,6 +167,14 @@ impl Geom {
         self.stride == 1 && self.c_out <= DIRECT_WEIGHT_GRAD_MAX_C_OUT
     }
 
+    /// Whether [`backward`]'s GEMM route computes the weight gradient transposed, ∂Wᵀ = col ·
+    /// ∂Yᵀ (C·K² × O), rather than ∂W = ∂Y · colᵀ: faster for up to
+    /// [`WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT`] output channels, slower above (measured on the
+    /// Table 3 layers, 64–512 channels).
+    fn weight_grad_transposed(&self) -> bool {
+        self.c_out <= WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT
+    }
+
     /// The padded input size, `(h + 2·pad, w + 2·pad)`.
     fn padded_size(&self) -> (usize, usize) {
         (self.h + 2 * self.pad, self.w + 2 * self.pad)
@@ -277,6 +285,10 @@ fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], buf: &mut Vec<T>
 /// Output channels up to which a stride-1 weight gradient is computed directly from the
 /// padded images (see [`weight_grad_direct`]) rather than as a GEMM over the patch matrix.
 const DIRECT_WEIGHT_GRAD_MAX_C_OUT: usize = 16;
+
+/// Output channels up to which the GEMM route computes the weight gradient transposed (see
+/// [`Geom::weight_grad_transposed`]).
+const WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT: usize = 128;
 
 /// Lanes of the direct weight gradient's accumulators (a 512-bit vector of f32).
 const LANES: usize = 16;
@@ -506,13 +518,13 @@ pub(crate) fn backward<T: Elem>(
                         weight_grad_direct(g, xs, gy_rows, ld, p, &mut buf);
                     } else {
                         im2col(g, xs, &mut col, ld, &mut buf);
-                        // ∂W += ∂Y · colᵀ, chunks in order.
-                        gemm(
-                            MatMut::row_major(p, o, rows),
-                            chunk > c0,
-                            gym,
-                            MatRef::row_major(&col[..rows * ld], rows, ld).t(),
-                        );
+                        let colm = MatRef::row_major(&col[..rows * ld], rows, ld);
+                        // ∂W += ∂Y · colᵀ (or ∂Wᵀ += col · ∂Yᵀ), chunks in order.
+                        if g.weight_grad_transposed() {
+                            gemm(MatMut::row_major(p, rows, o), chunk > c0, colm, gym.t());
+                        } else {
+                            gemm(MatMut::row_major(p, o, rows), chunk > c0, gym, colm.t());
+                        }
                     }
                 }
                 if let Some(gxg) = gx_group.as_deref_mut() {
@@ -535,13 +547,24 @@ pub(crate) fn backward<T: Elem>(
         // In parallel over fixed slices of gw, each adding the partials in group order.
         const SLICE: usize = 1 << 14;
         let partials: Vec<Vec<T>> = partials.into_iter().flatten().collect();
-        gw.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
-            for p in &partials {
-                for (d, s) in d.iter_mut().zip(&p[i * SLICE..]) {
-                    *d += *s;
+        if g.weight_grad_transposed() && !g.direct_weight_grad() {
+            // The partials hold ∂Wᵀ (C·K² × O): one task per output channel.
+            gw.par_chunks_mut(rows).enumerate().for_each(|(oc, d)| {
+                for p in &partials {
+                    for (d, s) in d.iter_mut().zip(p[oc..].iter().step_by(o)) {
+                        *d += *s;
+                    }
                 }
-            }
-        });
+            });
+        } else {
+            gw.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
+                for p in &partials {
+                    for (d, s) in d.iter_mut().zip(&p[i * SLICE..]) {
+                        *d += *s;
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -626,7 +649,8 @@ mod tests {
 
     /// Geometries covering stride 1–3, padding 0–2, ragged chunks (batch 5 with 4 × 4 outputs:
     /// 16 images per chunk would be 1 chunk; 12 × 12 outputs: 2 images per chunk, 3 chunks),
-    /// and both weight-gradient routes at stride 1 (direct for few output channels, GEMM).
+    /// both weight-gradient routes at stride 1 (direct for few output channels, GEMM), and both
+    /// layouts of the GEMM route (∂Wᵀ up to 128 output channels, ∂W above).
     fn geometries() -> Vec<Geom> {
         [
             (2, 3, 5, 5, 4, 3, 1, 1),
@@ -636,6 +660,8 @@ mod tests {
             (1, 2, 2, 3, 3, 4, 1, 2),
             // More output channels than the direct weight gradient takes, at stride 1.
             (2, 2, 5, 5, DIRECT_WEIGHT_GRAD_MAX_C_OUT + 1, 3, 1, 1),
+            // More than the transposed weight-gradient GEMM takes: ∂W = ∂Y · colᵀ.
+            (2, 1, 4, 4, WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT + 1, 2, 2, 0),
         ]
         .into_iter()
         .map(|(b, c, h, w, o, k, s, p)| Geom::conv(b, c, h, w, o, k, s, p).expect("valid"))
@@ -800,66 +826,5 @@ mod tests {
         );
         assert_eq!(Geom::transposed(1, 1, 1, 1, 1, 2, 1, 1), None);
         assert_eq!(Geom::conv(1, 1, 2, 2, 1, 5, 1, 1), None);
-    }
-}
-
-#[cfg(test)]
-mod layer_times {
-    use super::*;
-    use std::time::Instant;
-
-    fn t(mut f: impl FnMut(), reps: usize) -> f64 {
-        f();
-        let mut v: Vec<f64> = (0..reps)
-            .map(|_| {
-                let s = Instant::now();
-                f();
-                s.elapsed().as_secs_f64()
-            })
-            .collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v[reps / 2]
-    }
-
-    #[test]
-    #[ignore]
-    fn layer_times() {
-        // (batch, c_in, h, c_out, k, s, p, transposed)
-        let layers = [
-            (64, 3, 32, 64, 3, 1, 1, false),
-            (64, 64, 32, 64, 4, 2, 1, false),
-            (64, 64, 16, 128, 3, 1, 1, false),
-            (64, 128, 16, 128, 4, 2, 1, false),
-            (64, 128, 8, 256, 3, 1, 1, false),
-            (64, 256, 8, 256, 4, 2, 1, false),
-            (64, 256, 4, 512, 3, 1, 1, false),
-            (128, 512, 4, 256, 4, 2, 1, true),
-            (128, 256, 8, 128, 4, 2, 1, true),
-            (128, 128, 16, 64, 4, 2, 1, true),
-            (128, 64, 32, 3, 3, 1, 1, false),
-            (128, 64, 32, 8, 3, 1, 1, false),
-            (128, 64, 32, 9, 3, 1, 1, false),
-            (128, 64, 32, 16, 3, 1, 1, false),
-        ];
-        for (b, c, h, o, k, s, p, tr) in layers {
-            let g = if tr { Geom::transposed(b, c, h, h, o, k, s, p) } else { Geom::conv(b, c, h, h, o, k, s, p) }.unwrap();
-            let x = vec![0.5f32; g.x_len()];
-            let w = vec![0.25f32; g.w_len()];
-            let mut y = vec![0.0f32; g.y_len()];
-            let gy = vec![0.1f32; g.y_len()];
-            let mut gx = vec![0.0f32; g.x_len()];
-            let mut gw = vec![0.0f32; g.w_len()];
-            let fl = 2.0 * (b * g.c_out * g.positions() * g.rows()) as f64 / 1e9;
-            // For a transposed layer, "fwd" is its forward (= conv gx), etc.
-            let tf = t(|| forward(&g, &x, &w, &mut y, false), 5);
-            let tgx = t(|| backward(&g, &x, &w, &gy, None, Some(&mut gx), None), 5);
-            let tgw = t(|| backward(&g, &x, &w, &gy, None, None, Some(&mut gw)), 5);
-            let tb = t(|| backward(&g, &x, &w, &gy, None, Some(&mut gx), Some(&mut gw)), 5);
-            println!(
-                "{}{c:>3}->{o:>3} k{k}s{s} {h:>2} b{b}: conv-fwd {:6.1} ms {:5.1} GF/s | conv-gx {:6.1} ms {:5.1} | conv-gw {:6.1} ms {:5.1} | fused bwd {:6.1} ms {:5.1}",
-                if tr { "T " } else { "  " },
-                tf * 1e3, fl / tf, tgx * 1e3, fl / tgx, tgw * 1e3, fl / tgw, tb * 1e3, 2.0 * fl / tb
-            );
-        }
     }
 }
