@@ -20,11 +20,11 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// A device that can run the project's convolutions (f32, NCHW, square kernels, no dilation,
 /// one group).
 ///
-/// On `Cpu` the convolutions, [`ConvDevice::leaky_relu`] and
-/// [`ConvDevice::batch_norm2d_relu`] run the project's kernels (the private `kernels` module:
-/// whole-batch im2col, parallel over image chunks, bias fused, deterministic); on `Cuda`
-/// dfdx's (un-gated for stable Rust by `xtask`). dfdx's CPU kernels stay available as
-/// [`mod@reference`]. Filters and biases carry no tape: callers merge a traced filter's tape
+/// On `Cpu` the convolutions (alone or with their leaky ReLU), [`ConvDevice::leaky_relu`],
+/// [`ConvDevice::batch_norm2d_relu`] and [`ConvDevice::spectral_normalize`] run the project's
+/// kernels (the private `kernels` module: im2col over chunks of images, parallel over the
+/// chunks, bias fused, deterministic); on `Cuda` dfdx's ops (its convolutions un-gated for
+/// stable Rust by `xtask`). dfdx's CPU versions stay available as [`mod@reference`]. Filters and biases carry no tape: callers merge a traced filter's tape
 /// into the image's before the call (see [`crate::layers`]); a bias is a leaf whose gradient
 /// is recorded under its id.
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
