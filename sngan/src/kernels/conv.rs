@@ -181,17 +181,19 @@ impl Geom {
     }
 }
 
-/// The images of `x` (each `c_in × h × w`) zero-padded by `pad` on every side (each
+/// The `imgs` images of `x` (each `c_in × h × w`) zero-padded by `pad` on every side (each
 /// `c_in × hp × wp`), followed by `stride` zeros of slack: the patch loops need no bounds tests,
 /// and the stride-2 loops may view `2·wo` elements from a row's start (one past its last tap).
-fn padded<'a, T: Elem>(g: &Geom, x: &[T], buf: &'a mut Vec<T>) -> &'a [T] {
+fn padded<'a, T: Elem>(g: &Geom, x: &[T], imgs: usize, buf: &'a mut Vec<T>) -> &'a [T] {
     let (hp, wp) = g.padded_size();
-    let planes = x.len() / (g.h * g.w).max(1);
     buf.clear();
-    buf.resize(planes * hp * wp + g.stride, T::ZERO);
-    for (xc, bc) in x.chunks_exact(g.h * g.w).zip(buf.chunks_exact_mut(hp * wp)) {
+    buf.resize(imgs * g.c_in * hp * wp + g.stride, T::ZERO);
+    // `max(1)`: an empty image (h or w = 0, possible with padding) has no rows to copy, and its
+    // padded planes stay zero (hp, wp ≥ k ≥ 1).
+    let plane = (g.h * g.w).max(1);
+    for (xc, bc) in x.chunks_exact(plane).zip(buf.chunks_exact_mut(hp * wp)) {
         for (xr, br) in xc
-            .chunks_exact(g.w)
+            .chunks_exact(g.w.max(1))
             .zip(bc[g.pad * wp..].chunks_exact_mut(wp))
         {
             br[g.pad..g.pad + g.w].copy_from_slice(xr);
@@ -200,15 +202,14 @@ fn padded<'a, T: Elem>(g: &Geom, x: &[T], buf: &'a mut Vec<T>) -> &'a [T] {
     buf
 }
 
-/// Writes the patches of the images in `x` (a whole number of images, consecutive in the
-/// batch) into the `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`;
+/// Writes the patches of the `imgs` images in `x` (consecutive in the batch) into the `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`;
 /// `buf` is scratch space for the padded images. Row by row over all the images, so that each
 /// row of `col` is written in one contiguous sweep.
-fn im2col<T: Elem>(g: &Geom, x: &[T], col: &mut [T], ld: usize, buf: &mut Vec<T>) {
+fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf: &mut Vec<T>) {
     let (k, s, wo) = (g.k, g.stride, g.wo);
     let (hp, wp) = g.padded_size();
-    let (n, imgs) = (g.positions(), x.len() / g.x_image().max(1));
-    let xp = padded(g, x, buf);
+    let n = g.positions();
+    let xp = padded(g, x, imgs, buf);
     for c in 0..g.c_in {
         for ky in 0..k {
             for kx in 0..k {
@@ -237,12 +238,12 @@ fn im2col<T: Elem>(g: &Geom, x: &[T], col: &mut [T], ld: usize, buf: &mut Vec<T>
     }
 }
 
-/// Adds the columns of the `rows × ld` matrix `col` back into the images of `x` (the adjoint
+/// Adds the columns of the `rows × ld` matrix `col` back into the `imgs` images of `x` (the adjoint
 /// of [`im2col`]); `buf` is scratch space for the padded gradients.
-fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], buf: &mut Vec<T>) {
+fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], imgs: usize, buf: &mut Vec<T>) {
     let (k, s, wo, p) = (g.k, g.stride, g.wo, g.pad);
     let (hp, wp) = g.padded_size();
-    let (n, imgs) = (g.positions(), x.len() / g.x_image().max(1));
+    let (n, plane) = (g.positions(), (g.h * g.w).max(1));
     buf.clear();
     buf.resize(imgs * g.c_in * hp * wp + s, T::ZERO);
     for c in 0..g.c_in {
@@ -273,8 +274,11 @@ fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], buf: &mut Vec<T>
             }
         }
     }
-    for (xc, bc) in x.chunks_exact_mut(g.h * g.w).zip(buf.chunks_exact(hp * wp)) {
-        for (xr, br) in xc.chunks_exact_mut(g.w).zip(bc[p * wp..].chunks_exact(wp)) {
+    for (xc, bc) in x.chunks_exact_mut(plane).zip(buf.chunks_exact(hp * wp)) {
+        for (xr, br) in xc
+            .chunks_exact_mut(g.w.max(1))
+            .zip(bc[p * wp..].chunks_exact(wp))
+        {
             for (d, v) in xr.iter_mut().zip(&br[p..p + g.w]) {
                 *d += *v;
             }
@@ -294,7 +298,7 @@ const WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT: usize = 128;
 const LANES: usize = 16;
 
 /// `gw[o, c, ky, kx] += Σ_{i, oy, ox} gy[o, i·HO·WO + oy·WO + ox] · x_i[c, oy + ky − P, ox + kx − P]`
-/// for stride 1, straight from the zero-padded images `x` (a whole number of images; `gy` is
+/// for stride 1, straight from the zero-padded `imgs` images `x` (`gy` is
 /// the chunk's `c_out × ld` matrix, image i in columns `i·HO·WO..`). For a few output channels
 /// (the generator's last layer: 3) the GEMM of the patch route would have 3 rows against a
 /// patch matrix of C·K² rows per pixel, all memory traffic; here each (image, channel) plane
@@ -303,6 +307,7 @@ const LANES: usize = 16;
 fn weight_grad_direct<T: Elem>(
     g: &Geom,
     x: &[T],
+    imgs: usize,
     gy: &[T],
     ld: usize,
     gw: &mut [T],
@@ -311,8 +316,7 @@ fn weight_grad_direct<T: Elem>(
     debug_assert_eq!(g.stride, 1);
     let (k, wo, ho, n) = (g.k, g.wo, g.ho, g.positions());
     let (hp, wp) = g.padded_size();
-    let imgs = x.len() / g.x_image().max(1);
-    let xp = padded(g, x, buf);
+    let xp = padded(g, x, imgs, buf);
     let split = wo - wo % LANES;
     for i in 0..imgs {
         for c in 0..g.c_in {
@@ -377,6 +381,7 @@ pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumula
                 im2col(
                     g,
                     &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()],
+                    imgs,
                     col,
                     ld,
                     buf,
@@ -515,9 +520,9 @@ pub(crate) fn backward<T: Elem>(
                 if let Some(p) = partial.as_mut() {
                     let xs = &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()];
                     if g.direct_weight_grad() {
-                        weight_grad_direct(g, xs, gy_rows, ld, p, &mut buf);
+                        weight_grad_direct(g, xs, imgs, gy_rows, ld, p, &mut buf);
                     } else {
-                        im2col(g, xs, &mut col, ld, &mut buf);
+                        im2col(g, xs, imgs, &mut col, ld, &mut buf);
                         let colm = MatRef::row_major(&col[..rows * ld], rows, ld);
                         // ∂W += ∂Y · colᵀ (or ∂Wᵀ += col · ∂Yᵀ), chunks in order.
                         if g.weight_grad_transposed() {
@@ -536,7 +541,14 @@ pub(crate) fn backward<T: Elem>(
                         gym,
                     );
                     let at = (b0 - c0 * nb) * g.x_image();
-                    col2im(g, &col, ld, &mut gxg[at..at + imgs * g.x_image()], &mut buf);
+                    col2im(
+                        g,
+                        &col,
+                        ld,
+                        &mut gxg[at..at + imgs * g.x_image()],
+                        imgs,
+                        &mut buf,
+                    );
                 }
             }
             partial
@@ -662,6 +674,8 @@ mod tests {
             (2, 2, 5, 5, DIRECT_WEIGHT_GRAD_MAX_C_OUT + 1, 3, 1, 1),
             // More than the transposed weight-gradient GEMM takes: ∂W = ∂Y · colᵀ.
             (2, 1, 4, 4, WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT + 1, 2, 2, 0),
+            // Empty images (h = 0): the output is all padding, every gradient zero.
+            (2, 2, 0, 3, 3, 2, 1, 1),
         ]
         .into_iter()
         .map(|(b, c, h, w, o, k, s, p)| Geom::conv(b, c, h, w, o, k, s, p).expect("valid"))
