@@ -406,6 +406,9 @@ impl<
     where
         T: Tape<f32, D>,
     {
+        let () = ConvCols::<I, K, N>::OK;
+        let () = ConvOut::<H, HO, K, S, P>::OK;
+        let () = ConvOut::<W, WO, K, S, P>::OK;
         self.forward_with_activation(x, Some(slope))
     }
 
@@ -423,9 +426,7 @@ impl<
     where
         T: Tape<f32, D>,
     {
-        let () = ConvCols::<I, K, N>::OK;
-        let () = ConvOut::<H, HO, K, S, P>::OK;
-        let () = ConvOut::<W, WO, K, S, P>::OK;
+        // Shapes checked at compile time by the public callers (use-site notes point there).
         let w = if SN {
             self.sn.normalize::<_, T>(&self.conv.weight)?
         } else {

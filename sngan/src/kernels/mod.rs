@@ -344,7 +344,7 @@ pub(crate) fn spectral_normalize<S: Shape, U: Shape, V: Shape, T: Tape<f32, Cpu>
     u: &Tensor<U, f32, Cpu>,
     v: &Tensor<V, f32, Cpu>,
 ) -> Result<Tensor<S, f32, Cpu, T>, CpuError> {
-    let (ws, us, vs) = (host(weight), host(u), host(v));
+    let (mut ws, us, vs) = (host(weight), host(u), host(v));
     let n = vs.len();
     assert_eq!(
         ws.len(),
@@ -368,14 +368,20 @@ pub(crate) fn spectral_normalize<S: Shape, U: Shape, V: Shape, T: Tape<f32, Cpu>
         rows.iter().zip(&us).map(|(r, &u)| r * f64::from(u)).sum()
     };
     let sigma = sigma as f32;
-    let mut y = ws.clone();
+    // W is read again only by the backward pass; without it, W̄ is computed in W's copy.
+    let weight_grads = weight_gradients_on();
+    let mut y = if weight_grads {
+        ws.clone()
+    } else {
+        std::mem::take(&mut ws)
+    };
     y.par_chunks_mut(SN_CHUNK)
         .for_each(|c| c.iter_mut().for_each(|w| *w /= sigma));
     let (w, mut tape) = weight.retaped::<T>().split_tape();
     let y = w.device().try_tensor_from_vec(y, *w.shape())?;
     let (wg, yg) = (w.ghost(), y.ghost());
     drop(w);
-    if weight_gradients_on() {
+    if weight_grads {
         tape.add_backward_op(move |grads| {
             let gy = take_grad!(grads, &yg);
             let dot: f64 = gy
