@@ -3,8 +3,9 @@
 //! One [`Trainer::train_step`] is one generator update: `n_dis` discriminator updates, each with
 //! a fresh real batch and a fresh fake batch, then one generator update. Every training-mode
 //! pass through D starts with `power_iterations` rounds (1 in the paper) in every SN layer:
-//! once per discriminator update — D(real) and D(fake) of that update are two forwards with the
-//! same ũ, v, so they see the same W̄ — and once in the generator update, whose D forward is a
+//! once per discriminator update — D(real) and D(fake) of that update see the same ũ, v, so the
+//! same W̄ (one forward of the stacked batch when D treats each image alone, two forwards when
+//! it takes batch statistics) — and once in the generator update, whose D forward is a
 //! training forward too (as in the reference code, where each training-mode call of an SN link
 //! iterates, and in PyTorch). So a generator step runs `n_dis + 1` rounds per layer. Adam for
 //! both networks with the settings' (α, β1, β2); α may decay linearly.
@@ -295,11 +296,28 @@ where
             .grads_d
             .take()
             .expect("gradients are returned after every update");
-        let l_real = self.d.forward(real.traced(grads)).map_err(D::into_error)?;
-        let l_fake = self
-            .d
-            .forward(fake.retaped::<OwnedTape<f32, D>>())
-            .map_err(D::into_error)?;
+        let n = real.shape().0;
+        let (l_real, l_fake) = if self.d.per_image() && fake.shape().0 == n {
+            // One forward of the stacked batch [real; fake]: the logits of two forwards (D
+            // treats each image alone) for one pass through every layer's W̄.
+            let both = (real, fake)
+                .try_concat_along(Axis::<0>)
+                .map_err(D::into_error)?;
+            let logits = self.d.forward(both.traced(grads)).map_err(D::into_error)?;
+            let l_fake = logits
+                .retaped::<OwnedTape<f32, D>>()
+                .try_slice((n.., ..))
+                .map_err(D::into_error)?;
+            let l_real = logits.try_slice((..n, ..)).map_err(D::into_error)?;
+            (l_real, l_fake)
+        } else {
+            let l_real = self.d.forward(real.traced(grads)).map_err(D::into_error)?;
+            let l_fake = self
+                .d
+                .forward(fake.retaped::<OwnedTape<f32, D>>())
+                .map_err(D::into_error)?;
+            (l_real, l_fake)
+        };
         let loss = self.options.settings.loss.discriminator(l_real, l_fake);
         let loss = match term {
             Some(t) => loss + t,

@@ -227,3 +227,68 @@ mod baselines {
         assert!(!dir.exists());
     }
 }
+
+/// `per_image()` is the licence for the trainer's stacked D(real), D(fake) forward: where a
+/// discriminator claims it, D of the stacked batch equals the two separate forwards; where it
+/// does not (batch normalization in D), stacking changes the logits.
+mod stacked_forward {
+    use dfdx::prelude::*;
+    use sngan::baselines::Method;
+    use sngan::nets::method::StdCnnMethodDiscriminator16Quarter;
+    use sngan::nets::resnet::ResNetDiscriminator16Quarter;
+    use sngan::nets::std_cnn::StdCnnDiscriminator16Quarter;
+    use sngan::nets::{Discriminator, Image};
+
+    /// Largest |stacked − separate| over the largest |separate| logit.
+    fn stacked_vs_separate<D: Discriminator<16, Cpu>>(d: &D, dev: &Cpu) -> f32 {
+        let real: Image<16, Cpu, NoneTape> = dev.sample_normal_like(&(6, Const, Const, Const));
+        // A batch with other statistics, so that batch normalization would tell them apart.
+        let fake: Image<16, Cpu, NoneTape> =
+            dev.sample_normal_like(&(6, Const, Const, Const)) * 0.3 + 0.5;
+        let both = (real.clone(), fake.clone()).concat_along(Axis::<0>);
+        let stacked = d.forward(both).unwrap().as_vec();
+        let mut separate = d.forward(real).unwrap().as_vec();
+        separate.extend(d.forward(fake).unwrap().as_vec());
+        let scale = separate.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = stacked
+            .iter()
+            .zip(&separate)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        diff / scale
+    }
+
+    // f32 sums over ≤ 2,304 terms whose order the GEMM's blocking may change with the batch
+    // width: rounding only, far below 1e-5 of the logits' scale.
+    const ROUNDING: f32 = 1e-5;
+
+    #[test]
+    fn per_image_discriminators_give_the_stacked_batch_the_separate_logits() {
+        let dev = Cpu::seed_from_u64(5);
+        let std_cnn = StdCnnDiscriminator16Quarter::<true, f32, Cpu>::new(&dev, 1).unwrap();
+        assert!(std_cnn.per_image());
+        let e = stacked_vs_separate(&std_cnn, &dev);
+        assert!(e <= ROUNDING, "std CNN: {e}");
+        let resnet = ResNetDiscriminator16Quarter::<true, f32, Cpu>::new(&dev, 1).unwrap();
+        assert!(resnet.per_image());
+        let e = stacked_vs_separate(&resnet, &dev);
+        assert!(e <= ROUNDING, "ResNet: {e}");
+        for method in [Method::Sn, Method::Ln, Method::WganGp] {
+            let d =
+                StdCnnMethodDiscriminator16Quarter::<f32, Cpu>::build_for(&dev, 1, method).unwrap();
+            assert!(d.per_image(), "{method}");
+            let e = stacked_vs_separate(&d, &dev);
+            assert!(e <= ROUNDING, "{method}: {e}");
+        }
+    }
+
+    #[test]
+    fn batch_norm_in_d_is_not_per_image() {
+        let dev = Cpu::seed_from_u64(5);
+        let d =
+            StdCnnMethodDiscriminator16Quarter::<f32, Cpu>::build_for(&dev, 1, Method::Bn).unwrap();
+        assert!(!d.per_image());
+        // Batch statistics of the stacked batch differ from each half's: so do the logits.
+        let e = stacked_vs_separate(&d, &dev);
+        assert!(e > 1e-3, "BN: stacking changed the logits by only {e}");
+    }
+}

@@ -9,10 +9,10 @@
 //! - G step: power iteration in D, `--batch-g` samples through G and the SN discriminator,
 //!   −mean D(G(z)), backward, Adam on G.
 //!
-//! The schedule's batches are 64 (D) and 128 (G), the defaults. Differences from the PyTorch
-//! side, both in PyTorch's favour: dfdx's convolution backward also computes D's weight
-//! gradients in the G step (PyTorch skips them with requires_grad = False), and D(real),
-//! D(fake) are two forwards (PyTorch's default is one forward of both).
+//! The schedule's batches are 64 (D) and 128 (G), the defaults. As on the PyTorch side, D(real)
+//! and D(fake) are one forward of the stacked batch, and the G step computes no weight
+//! gradients in D's convolutions (`sngan::device::without_weight_gradients`; PyTorch sets
+//! requires_grad = False).
 //!
 //! `cargo run --release -p sngan-benches --bin resnet_step -- [--steps N] [--warmup N]
 //! [--batch-d N] [--batch-g N] [--json]`

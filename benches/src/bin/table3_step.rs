@@ -8,9 +8,9 @@
 //! - G step: power iteration in D, 128 samples through G and the SN discriminator,
 //!   −mean D(G(z)), backward, Adam on G.
 //!
-//! Difference from the PyTorch side: D(real), D(fake) are two 64-image forwards (PyTorch's
-//! default is one 128-image forward). As in PyTorch, the G step computes no weight gradients
-//! in D's convolutions (`sngan::device::without_weight_gradients`).
+//! As on the PyTorch side, D(real) and D(fake) are one forward of the stacked 128-image batch,
+//! and the G step computes no weight gradients in D's convolutions
+//! (`sngan::device::without_weight_gradients`).
 //!
 //! `cargo run --release -p sngan-benches --bin table3_step -- [--steps N] [--warmup N] [--json]
 //! [--only d_sn|d_plain|g] [--cache]`

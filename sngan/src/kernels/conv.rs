@@ -355,11 +355,95 @@ fn weight_grad_direct<T: Elem>(
     }
 }
 
+/// What [`forward_with`] applies to every output element as it leaves the GEMM: the bias of
+/// its channel and, with `leaky = Some((slope, mask))`, a leaky ReLU whose pass-through set it
+/// records in `mask` (one byte per element of y: 1 where the biased value was positive).
+pub(crate) struct Epilogue<'a, T> {
+    /// One value per output channel.
+    pub(crate) bias: &'a [T],
+    /// The ReLU's slope for negative values, and the gate it writes.
+    pub(crate) leaky: Option<(T, &'a mut [u8])>,
+}
+
 /// `y = conv(x, w)` (`accumulate = false`) or `y += conv(x, w)`.
 ///
 /// # Panics
 /// If a slice length does not match `g`.
 pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumulate: bool) {
+    forward_impl(g, x, w, y, accumulate, None);
+}
+
+/// `y = epi(conv(x, w))`: the convolution with its bias (and leaky ReLU) applied to each
+/// chunk's output while it is still in cache.
+///
+/// # Panics
+/// If a slice length does not match `g`, or the bias has not `c_out` elements.
+pub(crate) fn forward_with<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], epi: Epilogue<T>) {
+    assert_eq!(epi.bias.len(), g.c_out, "conv forward: bias length");
+    if let Some((_, mask)) = &epi.leaky {
+        assert_eq!(mask.len(), g.y_len(), "conv forward: mask length");
+    }
+    forward_impl(g, x, w, y, false, Some(epi));
+}
+
+/// One output plane leaving the GEMM: `dst = src + b` (`src = None`: `dst += b` in place),
+/// then, with `leaky`, the leaky ReLU and its gate. Without `bias` (plain [`forward`]),
+/// `dst = src` or, with `accumulate`, `dst += src`.
+fn finish_plane<T: Elem>(
+    dst: &mut [T],
+    src: Option<&[T]>,
+    bias: Option<T>,
+    leaky: Option<(T, &mut [u8])>,
+    accumulate: bool,
+) {
+    let lrelu = |t: T, slope: T, m: &mut u8| {
+        let keep = t > T::ZERO;
+        *m = u8::from(keep);
+        if keep {
+            t
+        } else {
+            t * slope
+        }
+    };
+    match (src, bias, leaky) {
+        (Some(src), None, _) if accumulate => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d += *s;
+            }
+        }
+        (Some(src), None, _) => dst.copy_from_slice(src),
+        (None, None, _) => {}
+        (Some(src), Some(b), None) => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s + b;
+            }
+        }
+        (None, Some(b), None) => {
+            for d in dst.iter_mut() {
+                *d = *d + b;
+            }
+        }
+        (Some(src), Some(b), Some((slope, mask))) => {
+            for ((d, s), m) in dst.iter_mut().zip(src).zip(mask.iter_mut()) {
+                *d = lrelu(*s + b, slope, m);
+            }
+        }
+        (None, Some(b), Some((slope, mask))) => {
+            for (d, m) in dst.iter_mut().zip(mask.iter_mut()) {
+                *d = lrelu(*d + b, slope, m);
+            }
+        }
+    }
+}
+
+fn forward_impl<T: Elem>(
+    g: &Geom,
+    x: &[T],
+    w: &[T],
+    y: &mut [T],
+    accumulate: bool,
+    epi: Option<Epilogue<T>>,
+) {
     assert_eq!(x.len(), g.x_len(), "conv forward: x length");
     assert_eq!(w.len(), g.w_len(), "conv forward: weight length");
     assert_eq!(y.len(), g.y_len(), "conv forward: y length");
@@ -368,50 +452,84 @@ pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumula
     }
     let (rows, n, o) = (g.rows(), g.positions(), g.c_out);
     let nb = g.images_per_chunk();
+    let span = nb * g.y_image();
     let wm = MatRef::row_major(w, o, rows);
-    y.par_chunks_mut(nb * g.y_image())
-        .enumerate()
-        .for_each_init(
-            || (Vec::new(), Vec::new(), Vec::new()),
-            |(col, tmp, buf): &mut (Vec<T>, Vec<T>, Vec<T>), (ci, yc)| {
-                let b0 = ci * nb;
-                let imgs = yc.len() / g.y_image();
-                let ld = imgs * n;
-                col.resize(rows * ld, T::ZERO);
-                im2col(
-                    g,
-                    &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()],
-                    imgs,
-                    col,
-                    ld,
-                    buf,
-                );
-                let cm = MatRef::row_major(&col[..rows * ld], rows, ld);
-                if imgs == 1 {
-                    gemm(MatMut::row_major(yc, o, n), accumulate, wm, cm);
-                    return;
-                }
-                tmp.resize(o * ld, T::ZERO);
-                gemm(MatMut::row_major(&mut tmp[..o * ld], o, ld), false, wm, cm);
-                for i in 0..imgs {
-                    for oc in 0..o {
-                        let src = &tmp[oc * ld + i * n..oc * ld + (i + 1) * n];
-                        let dst = &mut yc[(i * o + oc) * n..(i * o + oc + 1) * n];
-                        if accumulate {
-                            for (d, s) in dst.iter_mut().zip(src) {
-                                *d += *s;
-                            }
-                        } else {
-                            dst.copy_from_slice(src);
-                        }
+    let (bias, slope, masks): (Option<&[T]>, Option<T>, Vec<&mut [u8]>) = match epi {
+        Some(Epilogue {
+            bias,
+            leaky: Some((slope, mask)),
+        }) => (Some(bias), Some(slope), mask.chunks_mut(span).collect()),
+        Some(Epilogue { bias, leaky: None }) => (
+            Some(bias),
+            None,
+            y.chunks(span).map(|_| &mut [][..]).collect(),
+        ),
+        None => (None, None, y.chunks(span).map(|_| &mut [][..]).collect()),
+    };
+    y.par_chunks_mut(span).zip(masks).enumerate().for_each_init(
+        || (Vec::new(), Vec::new(), Vec::new()),
+        |(col, tmp, buf): &mut (Vec<T>, Vec<T>, Vec<T>), (ci, (yc, mc))| {
+            let b0 = ci * nb;
+            let imgs = yc.len() / g.y_image();
+            let ld = imgs * n;
+            col.resize(rows * ld, T::ZERO);
+            im2col(
+                g,
+                &x[b0 * g.x_image()..(b0 + imgs) * g.x_image()],
+                imgs,
+                col,
+                ld,
+                buf,
+            );
+            let cm = MatRef::row_major(&col[..rows * ld], rows, ld);
+            // Each (image, channel) plane of the chunk: its GEMM output, its gate.
+            let mut planes = mc.chunks_mut(n);
+            let mut gate = || slope.zip(planes.next());
+            if imgs == 1 {
+                gemm(MatMut::row_major(yc, o, n), accumulate, wm, cm);
+                if bias.is_some() {
+                    for (oc, dst) in yc.chunks_exact_mut(n).enumerate() {
+                        finish_plane(dst, None, bias.map(|b| b[oc]), gate(), false);
                     }
                 }
-            },
-        );
+                return;
+            }
+            tmp.resize(o * ld, T::ZERO);
+            gemm(MatMut::row_major(&mut tmp[..o * ld], o, ld), false, wm, cm);
+            for i in 0..imgs {
+                for oc in 0..o {
+                    let src = &tmp[oc * ld + i * n..oc * ld + (i + 1) * n];
+                    let dst = &mut yc[(i * o + oc) * n..(i * o + oc + 1) * n];
+                    finish_plane(dst, Some(src), bias.map(|b| b[oc]), gate(), accumulate);
+                }
+            }
+        },
+    );
 }
 
-/// The backward pass of `y = conv(x, w)` given `gy = ∂L/∂y`: adds ∂L/∂x into `gx` and
-/// ∂L/∂W into `gw`, each only when given (`x` is read only for `gw`, `w` only for `gx`).
+/// `Σ s`, summed in `LANES` interleaved partial sums (then those in order, then the tail):
+/// a fixed order that vectorizes.
+pub(crate) fn lane_sum<T: Elem>(s: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let split = s.len() - s.len() % LANES;
+    for c in s[..split].chunks_exact(LANES) {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut sum = T::ZERO;
+    for a in acc {
+        sum += a;
+    }
+    for v in &s[split..] {
+        sum += *v;
+    }
+    sum
+}
+
+/// The backward pass of `y = conv(x, w) + b` given `gy = ∂L/∂y`: adds ∂L/∂x into `gx`,
+/// ∂L/∂W into `gw` and ∂L/∂b into `gb`, each only when given (`x` is read only for `gw`, `w`
+/// only for `gx`; `gb` only with `gw`, summed per plane with [`lane_sum`] as ∂y is read).
 ///
 /// With `gate = Some((mask, slope))`, the gradient used is that of a leaky ReLU applied after
 /// the convolution: element i of `gy` counts in full where `mask[i] ≠ 0` and times `slope`
@@ -419,6 +537,7 @@ pub(crate) fn forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T], accumula
 ///
 /// # Panics
 /// If a slice length does not match `g`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Elem>(
     g: &Geom,
     x: &[T],
@@ -427,6 +546,7 @@ pub(crate) fn backward<T: Elem>(
     gate: Option<(&[u8], T)>,
     gx: Option<&mut [T]>,
     gw: Option<&mut [T]>,
+    gb: Option<&mut [T]>,
 ) {
     assert_eq!(gy.len(), g.y_len(), "conv backward: gy length");
     if let Some((mask, _)) = gate {
@@ -444,6 +564,10 @@ pub(crate) fn backward<T: Elem>(
     if let Some(gw) = &gw {
         assert_eq!(gw.len(), g.w_len(), "conv backward: gw length");
     }
+    if let Some(gb) = &gb {
+        assert!(gw.is_some(), "conv backward: gb only with gw");
+        assert_eq!(gb.len(), g.c_out, "conv backward: gb length");
+    }
     // An empty image (no channels or no pixels) has no input gradient to add.
     let gx = gx.filter(|s| !s.is_empty());
     if g.batch == 0 || (gx.is_none() && gw.is_none()) {
@@ -452,14 +576,10 @@ pub(crate) fn backward<T: Elem>(
     let (rows, n, o) = (g.rows(), g.positions(), g.c_out);
     let nb = g.images_per_chunk();
     let chunks = g.batch.div_ceil(nb);
-    let groups = chunks.min(
-        std::env::var("WGG")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(WEIGHT_GRAD_GROUPS),
-    );
+    let groups = chunks.min(WEIGHT_GRAD_GROUPS);
     let per_group = chunks.div_ceil(groups);
     let want_gw = gw.is_some();
+    let want_gb = gb.is_some();
 
     // One task per group: (first chunk, chunk count, its slice of gx).
     let mut tasks: Vec<(usize, usize, Option<&mut [T]>)> = Vec::with_capacity(groups);
@@ -478,10 +598,11 @@ pub(crate) fn backward<T: Elem>(
         }
     }
 
-    let partials: Vec<Option<Vec<T>>> = tasks
+    let partials: Vec<(Option<Vec<T>>, Vec<T>)> = tasks
         .into_par_iter()
         .map(|(c0, nc, mut gx_group)| {
             let mut partial = want_gw.then(|| vec![T::ZERO; o * rows]);
+            let mut partial_b = vec![T::ZERO; if want_gb { o } else { 0 }];
             let (mut col, mut gyc, mut buf) = (Vec::new(), Vec::new(), Vec::new());
             for chunk in c0..c0 + nc {
                 let b0 = chunk * nb;
@@ -491,6 +612,11 @@ pub(crate) fn backward<T: Elem>(
                 let span = b0 * g.y_image()..(b0 + imgs) * g.y_image();
                 let gy_chunk = &gy[span.clone()];
                 let gy_rows: &[T] = if imgs == 1 && gate.is_none() {
+                    if want_gb {
+                        for (b, p) in partial_b.iter_mut().zip(gy_chunk.chunks_exact(n)) {
+                            *b += lane_sum(p);
+                        }
+                    }
                     gy_chunk
                 } else {
                     gyc.resize(o * ld, T::ZERO);
@@ -508,6 +634,9 @@ pub(crate) fn backward<T: Elem>(
                                         *d = if keep != 0 { v } else { v * slope };
                                     }
                                 }
+                            }
+                            if want_gb {
+                                partial_b[oc] += lane_sum(dst);
                             }
                         }
                     }
@@ -551,14 +680,21 @@ pub(crate) fn backward<T: Elem>(
                     );
                 }
             }
-            partial
+            (partial, partial_b)
         })
         .collect();
 
+    if let Some(gb) = gb {
+        for (_, pb) in &partials {
+            for (d, s) in gb.iter_mut().zip(pb) {
+                *d += *s;
+            }
+        }
+    }
     if let Some(gw) = gw {
         // In parallel over fixed slices of gw, each adding the partials in group order.
         const SLICE: usize = 1 << 14;
-        let partials: Vec<Vec<T>> = partials.into_iter().flatten().collect();
+        let partials: Vec<Vec<T>> = partials.into_iter().filter_map(|(p, _)| p).collect();
         if g.weight_grad_transposed() && !g.direct_weight_grad() {
             // The partials hold ∂Wᵀ (C·K² × O): one task per output channel.
             gw.par_chunks_mut(rows).enumerate().for_each(|(oc, d)| {
@@ -585,7 +721,7 @@ pub(crate) fn backward<T: Elem>(
 /// shape, y its input shape.
 pub(crate) fn transposed_forward<T: Elem>(g: &Geom, x: &[T], w: &[T], y: &mut [T]) {
     y.fill(T::ZERO);
-    backward(g, &[], w, x, None, Some(y), None);
+    backward(g, &[], w, x, None, Some(y), None, None);
 }
 
 /// The backward pass of [`transposed_forward`]: adds ∂L/∂x = conv(∂y, w) into `gx` and
@@ -602,7 +738,7 @@ pub(crate) fn transposed_backward<T: Elem>(
         forward(g, gy, w, gx, true);
     }
     if let Some(gw) = gw {
-        backward(g, gy, &[], x, None, None, Some(gw));
+        backward(g, gy, &[], x, None, None, Some(gw), None);
     }
 }
 
@@ -723,7 +859,7 @@ mod tests {
             };
             // Pre-filled gradients: the kernel must add to them.
             let (mut gx, mut gw) = (vec![1.0; g.x_len()], vec![-1.0; g.w_len()]);
-            backward(&g, &x, &w, &r, None, Some(&mut gx), Some(&mut gw));
+            backward(&g, &x, &w, &r, None, Some(&mut gx), Some(&mut gw), None);
             for i in 0..x.len() {
                 let (mut xp, mut xm) = (x.clone(), x.clone());
                 xp[i] += H;
@@ -767,7 +903,8 @@ mod tests {
                 .map(|(&v, &m)| if m != 0 { v } else { v * 0.2 })
                 .collect();
             let (mut gx1, mut gw1) = (vec![0.5; g.x_len()], vec![0.5; g.w_len()]);
-            let (mut gx2, mut gw2) = (gx1.clone(), gw1.clone());
+            let mut gb1 = vec![0.5; g.c_out];
+            let (mut gx2, mut gw2, mut gb2) = (gx1.clone(), gw1.clone(), gb1.clone());
             backward(
                 &g,
                 &x,
@@ -776,9 +913,68 @@ mod tests {
                 Some((&mask, 0.2)),
                 Some(&mut gx1),
                 Some(&mut gw1),
+                Some(&mut gb1),
             );
-            backward(&g, &x, &w, &gated, None, Some(&mut gx2), Some(&mut gw2));
-            assert_eq!((gx1, gw1), (gx2, gw2), "{g:?}");
+            backward(
+                &g,
+                &x,
+                &w,
+                &gated,
+                None,
+                Some(&mut gx2),
+                Some(&mut gw2),
+                Some(&mut gb2),
+            );
+            assert_eq!((gx1, gw1, &gb1), (gx2, gw2, &gb2), "{g:?}");
+            // ∂b[o] = Σ over images and positions of the gated ∂y of channel o, added to the
+            // 0.5 already there; f64 sums of ≤ 10³ terms in [−1, 1]: 1e-12 is rounding only.
+            for (oc, got) in gb1.iter().enumerate() {
+                let want = 0.5
+                    + (0..g.batch)
+                        .map(|b| {
+                            let at = (b * g.c_out + oc) * g.positions();
+                            gated[at..at + g.positions()].iter().sum::<f64>()
+                        })
+                        .sum::<f64>();
+                assert!(
+                    (got - want).abs() <= 1e-12,
+                    "{g:?} ∂b[{oc}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// The fused epilogue (bias, then leaky ReLU with its gate) gives bit for bit the plain
+    /// forward followed by those two steps, and the gate marks the positive biased values.
+    #[test]
+    fn forward_epilogue_is_bias_then_leaky_relu() {
+        for (n, g) in geometries().into_iter().enumerate() {
+            let x = values(g.x_len(), 41 + n as u64);
+            let w = values(g.w_len(), 141 + n as u64);
+            let bias = values(g.c_out, 241 + n as u64);
+            let mut plain = vec![0.0; g.y_len()];
+            forward(&g, &x, &w, &mut plain, false);
+            let biased: Vec<f64> = plain
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + bias[(i / g.positions().max(1)) % g.c_out])
+                .collect();
+            let mut y = vec![7.0; g.y_len()];
+            let epi = Epilogue {
+                bias: &bias,
+                leaky: None,
+            };
+            forward_with(&g, &x, &w, &mut y, epi);
+            assert_eq!(y, biased, "{g:?} bias");
+            let (mut y, mut mask) = (vec![7.0; g.y_len()], vec![9u8; g.y_len()]);
+            let leaky = Some((0.2, &mut mask[..]));
+            forward_with(&g, &x, &w, &mut y, Epilogue { bias: &bias, leaky });
+            let want: Vec<f64> = biased
+                .iter()
+                .map(|&t| if t > 0.0 { t } else { t * 0.2 })
+                .collect();
+            let want_mask: Vec<u8> = biased.iter().map(|&t| u8::from(t > 0.0)).collect();
+            assert_eq!((y, mask), (want, want_mask), "{g:?} leaky ReLU");
         }
     }
 

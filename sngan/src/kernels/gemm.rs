@@ -19,6 +19,7 @@ pub(crate) trait Elem:
     + Sync
     + Debug
     + PartialEq
+    + PartialOrd
     + Add<Output = Self>
     + AddAssign
     + Mul<Output = Self>

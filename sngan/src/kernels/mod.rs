@@ -21,7 +21,7 @@ use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, Tensor, TensorFromVe
 use dfdx::tensor_ops::ReshapeTo;
 
 use crate::device::Dyn4;
-use conv::Geom;
+use conv::{Epilogue, Geom};
 use rayon::prelude::*;
 use std::cell::Cell;
 
@@ -72,56 +72,40 @@ fn host_bias<T>(bias: &Tensor<(usize,), f32, Cpu, T>, o: usize) -> Vec<f32> {
 /// Elements per parallel task of the elementwise kernels.
 const ELEMENTWISE_CHUNK: usize = 1 << 15;
 
-/// `y[·, o, ·] += b[o]` on an NCHW buffer with `plane` = H·W.
-fn add_bias(y: &mut [f32], b: &[f32], plane: usize) {
-    if plane == 0 {
-        return;
-    }
-    y.par_chunks_mut(plane)
-        .enumerate()
-        .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += b[i % b.len()]));
+/// Whole planes per parallel task of the elementwise bias kernels: about
+/// [`ELEMENTWISE_CHUNK`] elements, so small planes (4 × 4 at the end of D) are not one task
+/// each.
+fn planes_per_task(plane: usize) -> usize {
+    (ELEMENTWISE_CHUNK / plane.max(1)).max(1)
 }
 
-/// `y[·, o, ·] ← leaky_relu(y[·, o, ·] + b[o])` on an NCHW buffer with `plane` = H·W, and
-/// `mask[i] = 1` where the sum was positive (the ReLU's pass-through set), 0 elsewhere.
-fn add_bias_leaky_relu(y: &mut [f32], b: &[f32], plane: usize, slope: f32, mask: &mut [u8]) {
-    if plane == 0 {
+/// `y[·, o, ·] += b[o]` on an NCHW buffer with `plane` = H·W.
+fn add_bias(y: &mut [f32], b: &[f32], plane: usize) {
+    if plane == 0 || b.is_empty() {
         return;
     }
-    y.par_chunks_mut(plane)
-        .zip(mask.par_chunks_mut(plane))
+    let per = planes_per_task(plane);
+    y.par_chunks_mut(per * plane)
         .enumerate()
-        .for_each(|(i, (yp, mp))| {
-            let bias = b[i % b.len()];
-            for (v, m) in yp.iter_mut().zip(mp) {
-                let t = *v + bias;
-                let keep = t > 0.0;
-                *m = u8::from(keep);
-                *v = if keep { t } else { t * slope };
+        .for_each(|(t, planes)| {
+            for (i, p) in planes.chunks_mut(plane).enumerate() {
+                let bias = b[(t * per + i) % b.len()];
+                p.iter_mut().for_each(|v| *v += bias);
             }
         });
 }
 
-/// `gb[o] += Σ_{n, p} gy[n, o, p]` (gated as in [`conv::backward`] when `gate` is given),
-/// summed per plane, then over the batch in order.
-fn bias_grad(gy: &[f32], gate: Option<(&[u8], f32)>, gb: &mut [f32], plane: usize) {
+/// `gb[o] += Σ_{n, p} gy[n, o, p]`, each plane summed with [`conv::lane_sum`], then the
+/// planes over the batch in order.
+fn bias_grad(gy: &[f32], gb: &mut [f32], plane: usize) {
     let o = gb.len();
     if plane == 0 || o == 0 {
         return;
     }
-    let sums: Vec<f32> = match gate {
-        None => gy.par_chunks(plane).map(|p| p.iter().sum()).collect(),
-        Some((mask, slope)) => gy
-            .par_chunks(plane)
-            .zip(mask.par_chunks(plane))
-            .map(|(p, m)| {
-                p.iter()
-                    .zip(m)
-                    .map(|(&v, &keep)| if keep != 0 { v } else { v * slope })
-                    .sum()
-            })
-            .collect(),
-    };
+    let sums: Vec<f32> = gy
+        .par_chunks(planes_per_task(plane) * plane)
+        .flat_map_iter(|planes| planes.chunks(plane).map(conv::lane_sum))
+        .collect();
     for (i, s) in sums.into_iter().enumerate() {
         gb[i % o] += s;
     }
@@ -180,15 +164,19 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
     let (x, mut tape) = x.split_tape();
     let (xs, ws, bs) = (host(&x), host(&w), host_bias(bias, o));
     let mut y = vec![0.0; g.y_len()];
-    conv::forward(&g, &xs, &ws, &mut y, false);
     let gate = match leaky {
         Some(slope) => {
             let mut mask = vec![0u8; y.len()];
-            add_bias_leaky_relu(&mut y, &bs, g.positions(), slope, &mut mask);
+            let leaky = Some((slope, &mut mask[..]));
+            conv::forward_with(&g, &xs, &ws, &mut y, Epilogue { bias: &bs, leaky });
             Some((mask, slope))
         }
         None => {
-            add_bias(&mut y, &bs, g.positions());
+            let epi = Epilogue {
+                bias: &bs,
+                leaky: None,
+            };
+            conv::forward_with(&g, &xs, &ws, &mut y, epi);
             None
         }
     };
@@ -202,22 +190,27 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         let gy = take_grad!(grads, &yg);
         let gate = gate.as_ref().map(|(m, s)| (&m[..], *s));
         if let Some(xs) = &xs {
-            bias_grad(
+            let mut gw = take_grad!(grads, &wg);
+            let mut gb = take_grad!(grads, &bg);
+            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
+            conv::backward(
+                &g,
+                xs,
+                &ws,
                 &gy,
                 gate,
-                &mut grads.get_or_alloc_mut(&bg)?[..],
-                g.positions(),
+                Some(gx),
+                Some(&mut gw),
+                Some(&mut gb),
             );
-            let mut gw = take_grad!(grads, &wg);
-            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::backward(&g, xs, &ws, &gy, gate, Some(gx), Some(&mut gw));
             put_grad!(grads, &wg, gw);
+            put_grad!(grads, &bg, gb);
         } else {
             // Present and zero, as documented.
             grads.try_alloc_for(&wg)?;
             grads.try_alloc_for(&bg)?;
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::backward(&g, &[], &ws, &gy, gate, Some(gx), None);
+            conv::backward(&g, &[], &ws, &gy, gate, Some(gx), None, None);
         }
         put_grad!(grads, &yg, gy);
         Ok(())
@@ -262,7 +255,7 @@ pub(crate) fn conv_transpose2d<T: Tape<f32, Cpu>>(
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, &yg);
         if let Some(xs) = &xs {
-            bias_grad(&gy, None, &mut grads.get_or_alloc_mut(&bg)?[..], g.h * g.w);
+            bias_grad(&gy, &mut grads.get_or_alloc_mut(&bg)?[..], g.h * g.w);
             let mut gw = take_grad!(grads, &wg);
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
             conv::transposed_backward(&g, xs, &ws, &gy, Some(gx), Some(&mut gw));

@@ -673,6 +673,11 @@ macro_rules! method_discriminator {
             fn sigmas_of_normalized(&self) -> Result<Vec<f64>, $crate::Error> {
                 $name::<f32, D>::sigmas_of_normalized(self)
             }
+            // Batch normalization takes its statistics over the batch it is given; every
+            // other method's D treats each image alone.
+            fn per_image(&self) -> bool {
+                self.method != $crate::baselines::Method::Bn
+            }
             fn after_update(&mut self) -> Result<(), D::Err> {
                 if self.method == $crate::baselines::Method::Clip {
                     use $crate::nets::method::clamp_in_place as c;

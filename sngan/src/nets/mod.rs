@@ -103,6 +103,12 @@ pub trait Discriminator<const M: usize, D: ConvDevice>:
         let _ = (real, fake, seed);
         Ok(None)
     }
+    /// Whether D's logit for an image depends on that image alone (no statistics over the
+    /// batch), so that D(real) and D(fake) may run as one forward of the two batches stacked.
+    /// The default is `false`, the answer that is always safe.
+    fn per_image(&self) -> bool {
+        false
+    }
     /// D(x): logits (W̄ from the stored ũ, v; no power iteration).
     ///
     /// # Errors

@@ -860,6 +860,10 @@ macro_rules! resnet_discriminator_common {
             fn sigmas_of_normalized(&self) -> Result<Vec<f64>, $crate::Error> {
                 $name::<SN, f32, D>::sigmas_of_normalized(self)
             }
+            // Convolutions, leaky ReLU / ReLU and dense layers only: no batch statistics.
+            fn per_image(&self) -> bool {
+                true
+            }
         }
 
         impl<const SN: bool, D: $crate::dfdx::tensor_ops::Device<f32>>

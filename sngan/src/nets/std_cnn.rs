@@ -180,6 +180,10 @@ macro_rules! std_cnn_discriminator {
             fn sigmas_of_normalized(&self) -> Result<Vec<f64>, $crate::Error> {
                 $name::<SN, f32, D>::sigmas_of_normalized(self).map(Vec::from)
             }
+            // Convolutions, leaky ReLU / ReLU and dense layers only: no batch statistics.
+            fn per_image(&self) -> bool {
+                true
+            }
         }
 
         impl<const SN: bool, D: $crate::dfdx::tensor_ops::Device<f32>>
