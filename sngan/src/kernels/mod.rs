@@ -410,8 +410,42 @@ pub(crate) fn spectral_normalize<S: Shape, U: Shape, V: Shape, T: Tape<f32, Cpu>
     Ok(y.put_tape(tape))
 }
 
+/// Lanes of the batch norm's f64 sums (a 512-bit vector of f64).
+const F64_LANES: usize = 8;
+
+/// `Σ_i f(x[i], y[i])` for the two components of `f`, in f64, summed in [`F64_LANES`]
+/// interleaved partial sums (then those in order, then the tail): a fixed order that
+/// vectorizes. `x` and `y` have the same length.
+fn lane_sums2(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> (f64, f64)) -> (f64, f64) {
+    debug_assert_eq!(x.len(), y.len());
+    let (mut a, mut b) = ([0.0f64; F64_LANES], [0.0f64; F64_LANES]);
+    let split = x.len() - x.len() % F64_LANES;
+    for (xc, yc) in x[..split]
+        .chunks_exact(F64_LANES)
+        .zip(y[..split].chunks_exact(F64_LANES))
+    {
+        for l in 0..F64_LANES {
+            let (fa, fb) = f(xc[l], yc[l]);
+            a[l] += fa;
+            b[l] += fb;
+        }
+    }
+    let (mut sa, mut sb) = (0.0, 0.0);
+    for l in 0..F64_LANES {
+        sa += a[l];
+        sb += b[l];
+    }
+    for (&xv, &yv) in x[split..].iter().zip(&y[split..]) {
+        let (fa, fb) = f(xv, yv);
+        sa += fa;
+        sb += fb;
+    }
+    (sa, sb)
+}
+
 /// Per-channel batch statistics of an NCHW buffer with `c` channels and `plane` = H·W: the
-/// mean and the biased variance (two passes, f64 sums, each channel's planes in batch order).
+/// mean and the biased variance (two passes, f64 sums per plane with [`lane_sums2`], each
+/// channel's planes in batch order).
 fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
     let images = x.len() / (c * plane).max(1);
     let count = (images * plane) as f64;
@@ -420,15 +454,11 @@ fn channel_stats(x: &[f32], c: usize, plane: usize) -> Vec<(f64, f64)> {
         .map(|ch| {
             let planes = || (0..images).map(move |b| &x[(b * c + ch) * plane..][..plane]);
             let sum: f64 = planes()
-                .map(|p| p.iter().map(|&v| f64::from(v)).sum::<f64>())
+                .map(|p| lane_sums2(p, p, |v, _| (f64::from(v), 0.0)).0)
                 .sum();
             let mean = sum / count;
             let sq: f64 = planes()
-                .map(|p| {
-                    p.iter()
-                        .map(|&v| (f64::from(v) - mean).powi(2))
-                        .sum::<f64>()
-                })
+                .map(|p| lane_sums2(p, p, |v, _| ((f64::from(v) - mean).powi(2), 0.0)).0)
                 .sum();
             (mean, sq / count)
         })
@@ -497,13 +527,17 @@ where
         })
         .collect();
     let mut y = vec![0.0; xs.len()];
-    y.par_chunks_mut(plane.max(1))
-        .zip(xs.par_chunks(plane.max(1)))
+    // Whole planes per task (`plane1`: a plane of no pixels has no elements to visit).
+    let (plane1, per) = (plane.max(1), planes_per_task(plane));
+    y.par_chunks_mut(per * plane1)
+        .zip(xs.par_chunks(per * plane1))
         .enumerate()
-        .for_each(|(i, (yp, xp))| {
-            let cn = norm[i % C];
-            for (y, &x) in yp.iter_mut().zip(xp) {
-                *y = (x * cn.scale + cn.shift).max(0.0);
+        .for_each(|(t, (yt, xt))| {
+            for (i, (yp, xp)) in yt.chunks_mut(plane1).zip(xt.chunks(plane1)).enumerate() {
+                let cn = norm[(t * per + i) % C];
+                for (y, &x) in yp.iter_mut().zip(xp) {
+                    *y = (x * cn.scale + cn.shift).max(0.0);
+                }
             }
         });
     let y = x.device().try_tensor_from_vec(y, shape)?;
@@ -511,7 +545,8 @@ where
     drop(x);
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, &yg);
-        // Per channel, over the ReLU's pass-through set: Σ ∂y and Σ ∂y·x̂ (f64, batch order).
+        // Per channel, over the ReLU's pass-through set: Σ ∂y and Σ ∂y·x̂ (f64, per plane
+        // with `lane_sums2`, then the planes in batch order).
         let sums: Vec<(f64, f64)> = (0..C)
             .into_par_iter()
             .map(|c| {
@@ -519,12 +554,17 @@ where
                 let (mut s, mut sx) = (0.0f64, 0.0f64);
                 for b in 0..shape.0 {
                     let at = (b * C + c) * plane;
-                    for (&x, &g) in xs[at..at + plane].iter().zip(&gy[at..at + plane]) {
-                        if x * cn.scale + cn.shift > 0.0 {
-                            s += f64::from(g);
-                            sx += f64::from(g) * f64::from((x - cn.mu) * cn.inv);
-                        }
-                    }
+                    let (xp, gp) = (&xs[at..at + plane], &gy[at..at + plane]);
+                    let (ps, psx) = lane_sums2(xp, gp, |x, g| {
+                        let g = if x * cn.scale + cn.shift > 0.0 {
+                            f64::from(g)
+                        } else {
+                            0.0
+                        };
+                        (g, g * f64::from((x - cn.mu) * cn.inv))
+                    });
+                    s += ps;
+                    sx += psx;
                 }
                 (s, sx)
             })
@@ -543,21 +583,25 @@ where
         }
         // ∂x = γ/√(σ² + ε) · (∂ŷ − mean ∂ŷ − x̂·mean ∂ŷx̂), ∂ŷ the ReLU-masked ∂y.
         let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-        gx.par_chunks_mut(plane.max(1))
+        gx.par_chunks_mut(per * plane1)
             .enumerate()
-            .for_each(|(i, gxp)| {
-                let c = i % C;
-                let cn = norm[c];
-                let (s, sx) = ((sums[c].0 / n) as f32, (sums[c].1 / n) as f32);
-                let at = i * plane;
-                for ((d, &x), &g) in gxp.iter_mut().zip(&xs[at..at + plane]).zip(&gy[at..]) {
-                    let xhat = (x - cn.mu) * cn.inv;
-                    let g = if x * cn.scale + cn.shift > 0.0 {
-                        g
-                    } else {
-                        0.0
-                    };
-                    *d += cn.scale * (g - s - xhat * sx);
+            .for_each(|(t, gxt)| {
+                for (j, gxp) in gxt.chunks_mut(plane1).enumerate() {
+                    let i = t * per + j;
+                    let c = i % C;
+                    let cn = norm[c];
+                    let (s, sx) = ((sums[c].0 / n) as f32, (sums[c].1 / n) as f32);
+                    let at = i * plane;
+                    let (xp, gp) = (&xs[at..at + gxp.len()], &gy[at..at + gxp.len()]);
+                    for ((d, &x), &g) in gxp.iter_mut().zip(xp).zip(gp) {
+                        let xhat = (x - cn.mu) * cn.inv;
+                        let g = if x * cn.scale + cn.shift > 0.0 {
+                            g
+                        } else {
+                            0.0
+                        };
+                        *d += cn.scale * (g - s - xhat * sx);
+                    }
                 }
             });
         put_grad!(grads, &yg, gy);
