@@ -175,6 +175,35 @@ impl Geom {
         self.c_out <= WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT
     }
 
+    /// For stride 1 with `pad < k`, the convolution whose forward pass is this one's input
+    /// gradient: from `c_out` channels at `ho × wo` to `c_in` channels at `h × w`, padding
+    /// `k − 1 − pad`, with the kernel flipped in both axes and its channel axes exchanged
+    /// ([`flip_kernel`]): ∂x[c, i, j] = Σ_{o, u, v} W[o, c, u, v] · ∂y[o, i + pad − u, j + pad − v]
+    /// = Σ_{o, u', v'} W[o, c, k−1−u', k−1−v'] · ∂y[o, i + u' − (k−1−pad), j + v' − (k−1−pad)].
+    ///
+    /// Used only with fewer output than input channels (the G's last layer, 64 → 3): its
+    /// patch matrix has C_out·K² rows where the patch route's ∂col has C_in·K², and measured on
+    /// the Table 3 D's 3 × 3 layers (C_out = 2·C_in) the flipped route was 3–5% slower over
+    /// the whole D step (the patch matrix to build and pack is twice as tall). `None`
+    /// otherwise, or when that geometry has no output (h or w = 0).
+    fn flipped(&self) -> Option<Self> {
+        if self.stride != 1 || self.pad >= self.k || self.c_out >= self.c_in {
+            return None;
+        }
+        let f = Self::conv(
+            self.batch,
+            self.c_out,
+            self.ho,
+            self.wo,
+            self.c_in,
+            self.k,
+            1,
+            self.k - 1 - self.pad,
+        )?;
+        debug_assert_eq!((f.ho, f.wo), (self.h, self.w));
+        Some(f)
+    }
+
     /// The padded input size, `(h + 2·pad, w + 2·pad)`.
     fn padded_size(&self) -> (usize, usize) {
         (self.h + 2 * self.pad, self.w + 2 * self.pad)
@@ -363,6 +392,23 @@ pub(crate) struct Epilogue<'a, T> {
     pub(crate) bias: &'a [T],
     /// The ReLU's slope for negative values, and the gate it writes.
     pub(crate) leaky: Option<(T, &'a mut [u8])>,
+}
+
+/// The kernel of [`Geom::flipped`]: `wf[c, o, u, v] = w[o, c, k−1−u, k−1−v]`.
+fn flip_kernel<T: Elem>(g: &Geom, w: &[T]) -> Vec<T> {
+    let (k, kk) = (g.k, g.k * g.k);
+    let mut wf = vec![T::ZERO; w.len()];
+    for (oc, wo) in w.chunks_exact(g.c_in * kk).enumerate() {
+        for (c, wc) in wo.chunks_exact(kk).enumerate() {
+            let dst = &mut wf[(c * g.c_out + oc) * kk..][..kk];
+            for u in 0..k {
+                for v in 0..k {
+                    dst[u * k + v] = wc[(k - 1 - u) * k + (k - 1 - v)];
+                }
+            }
+        }
+    }
+    wf
 }
 
 /// `y = conv(x, w)` (`accumulate = false`) or `y += conv(x, w)`.
@@ -569,9 +615,32 @@ pub(crate) fn backward<T: Elem>(
         assert_eq!(gb.len(), g.c_out, "conv backward: gb length");
     }
     // An empty image (no channels or no pixels) has no input gradient to add.
-    let gx = gx.filter(|s| !s.is_empty());
+    let mut gx = gx.filter(|s| !s.is_empty());
     if g.batch == 0 || (gx.is_none() && gw.is_none()) {
         return;
+    }
+    if let Some(flipped) = g.flipped() {
+        if let Some(gx) = gx.take() {
+            // ∂x = conv(∂y, W flipped) (see `Geom::flipped`): a GEMM with C_out·K² deep
+            // products and an im2col, where the patch route has C_out-deep products and a
+            // scatter-add (col2im).
+            let gated: Vec<T>;
+            let gy = match gate {
+                None => gy,
+                Some((mask, slope)) => {
+                    gated = gy
+                        .par_iter()
+                        .zip(mask.par_iter())
+                        .map(|(&v, &keep)| if keep != 0 { v } else { v * slope })
+                        .collect();
+                    &gated
+                }
+            };
+            forward(&flipped, gy, &flip_kernel(g, w), gx, true);
+        }
+        if gw.is_none() {
+            return;
+        }
     }
     let (rows, n, o) = (g.rows(), g.positions(), g.c_out);
     let nb = g.images_per_chunk();
@@ -810,6 +879,10 @@ mod tests {
             (2, 2, 5, 5, DIRECT_WEIGHT_GRAD_MAX_C_OUT + 1, 3, 1, 1),
             // More than the transposed weight-gradient GEMM takes: ∂W = ∂Y · colᵀ.
             (2, 1, 4, 4, WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT + 1, 2, 2, 0),
+            // Fewer output than input channels at stride 1: ∂x by the flipped convolution
+            // (`Geom::flipped`), with symmetric padding 1 and with padding 2 for a 4 × 4 kernel.
+            (2, 4, 5, 6, 2, 3, 1, 1),
+            (2, 3, 4, 5, 1, 4, 1, 2),
             // Empty images (h = 0): the output is all padding, every gradient zero.
             (2, 2, 0, 3, 3, 2, 1, 1),
         ]
