@@ -466,7 +466,7 @@ fn finish_plane<T: Elem>(
         }
         (None, Some(b), None) => {
             for d in dst.iter_mut() {
-                *d = *d + b;
+                *d += b;
             }
         }
         (Some(src), Some(b), Some((slope, mask))) => {
