@@ -24,9 +24,9 @@ pub type Dyn4<D, T> = Tensor<(usize, usize, usize, usize), f32, D, T>;
 /// [`ConvDevice::batch_norm2d_relu`] and [`ConvDevice::spectral_normalize`] run the project's
 /// kernels (the private `kernels` module: im2col over chunks of images, parallel over the
 /// chunks, bias fused, deterministic); on `Cuda` dfdx's ops (its convolutions un-gated for
-/// stable Rust by `xtask`). dfdx's CPU versions stay available as [`mod@reference`]. Filters and biases carry no tape: callers merge a traced filter's tape
-/// into the image's before the call (see [`crate::layers`]); a bias is a leaf whose gradient
-/// is recorded under its id.
+/// stable Rust by `xtask`). dfdx's CPU versions stay available as [`mod@reference`]. Filters
+/// and biases carry no tape: callers merge a traced filter's tape into the image's before the
+/// call (see [`crate::layers`]); a bias is a leaf whose gradient is recorded under its id.
 pub trait ConvDevice: Device<f32> + TensorToArray<Rank0, f32, Array = f32> {
     /// The device's error as the crate's [`Error`](crate::Error).
     fn into_error(e: Self::Err) -> crate::Error;

@@ -231,8 +231,9 @@ fn padded<'a, T: Elem>(g: &Geom, x: &[T], imgs: usize, buf: &'a mut Vec<T>) -> &
     buf
 }
 
-/// Writes the patches of the `imgs` images in `x` (consecutive in the batch) into the `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`;
-/// `buf` is scratch space for the padded images. Row by row over all the images, so that each
+/// Writes the patches of the `imgs` images in `x` (consecutive in the batch) into the
+/// `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`; `buf` is scratch
+/// space for the padded images. Row by row over all the images, so that each
 /// row of `col` is written in one contiguous sweep.
 fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf: &mut Vec<T>) {
     let (k, s, wo) = (g.k, g.stride, g.wo);
@@ -267,8 +268,8 @@ fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf
     }
 }
 
-/// Adds the columns of the `rows × ld` matrix `col` back into the `imgs` images of `x` (the adjoint
-/// of [`im2col`]); `buf` is scratch space for the padded gradients.
+/// Adds the columns of the `rows × ld` matrix `col` back into the `imgs` images of `x` (the
+/// adjoint of [`im2col`]); `buf` is scratch space for the padded gradients.
 fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], imgs: usize, buf: &mut Vec<T>) {
     let (k, s, wo, p) = (g.k, g.stride, g.wo, g.pad);
     let (hp, wp) = g.padded_size();
@@ -500,17 +501,12 @@ fn forward_impl<T: Elem>(
     let nb = g.images_per_chunk();
     let span = nb * g.y_image();
     let wm = MatRef::row_major(w, o, rows);
-    let (bias, slope, masks): (Option<&[T]>, Option<T>, Vec<&mut [u8]>) = match epi {
-        Some(Epilogue {
-            bias,
-            leaky: Some((slope, mask)),
-        }) => (Some(bias), Some(slope), mask.chunks_mut(span).collect()),
-        Some(Epilogue { bias, leaky: None }) => (
-            Some(bias),
-            None,
-            y.chunks(span).map(|_| &mut [][..]).collect(),
-        ),
-        None => (None, None, y.chunks(span).map(|_| &mut [][..]).collect()),
+    let bias = epi.as_ref().map(|e| e.bias);
+    let (slope, mask) = epi.and_then(|e| e.leaky).unzip();
+    // One gate slice per chunk of y (empty ones without a leaky ReLU, so the zip below runs).
+    let masks: Vec<&mut [u8]> = match mask {
+        Some(mask) => mask.chunks_mut(span).collect(),
+        None => y.chunks(span).map(|_| &mut [][..]).collect(),
     };
     y.par_chunks_mut(span).zip(masks).enumerate().for_each_init(
         || (Vec::new(), Vec::new(), Vec::new()),
@@ -619,23 +615,26 @@ pub(crate) fn backward<T: Elem>(
     if g.batch == 0 || (gx.is_none() && gw.is_none()) {
         return;
     }
-    if let Some(flipped) = g.flipped() {
+    let flipped = g.flipped().filter(|_| gx.is_some());
+    // The flipped route reads ∂y whole: gate it once, and the weight gradient below reads the
+    // gated copy ungated.
+    let gated: Vec<T>;
+    let (gy, gate) = match (&flipped, gate) {
+        (Some(_), Some((mask, slope))) => {
+            gated = gy
+                .par_iter()
+                .zip(mask.par_iter())
+                .map(|(&v, &keep)| if keep != 0 { v } else { v * slope })
+                .collect();
+            (&gated[..], None)
+        }
+        (_, gate) => (gy, gate),
+    };
+    if let Some(flipped) = flipped {
         if let Some(gx) = gx.take() {
             // ∂x = conv(∂y, W flipped) (see `Geom::flipped`): a GEMM with C_out·K² deep
             // products and an im2col, where the patch route has C_out-deep products and a
             // scatter-add (col2im).
-            let gated: Vec<T>;
-            let gy = match gate {
-                None => gy,
-                Some((mask, slope)) => {
-                    gated = gy
-                        .par_iter()
-                        .zip(mask.par_iter())
-                        .map(|(&v, &keep)| if keep != 0 { v } else { v * slope })
-                        .collect();
-                    &gated
-                }
-            };
             forward(&flipped, gy, &flip_kernel(g, w), gx, true);
         }
         if gw.is_none() {
