@@ -183,7 +183,7 @@ impl Geom {
     ///
     /// Used only with fewer output than input channels (the G's last layer, 64 → 3): its
     /// patch matrix has C_out·K² rows where the patch route's ∂col has C_in·K², and measured on
-    /// the Table 3 D's 3 × 3 layers (C_out = 2·C_in) the flipped route was 3–5% slower over
+    /// the Table 3 D's 3 × 3 layers (C_out = 2·C_in) the flipped route was 2–6% slower over
     /// the whole D step (the patch matrix to build and pack is twice as tall). `None`
     /// otherwise, or when that geometry has no output (h or w = 0).
     fn flipped(&self) -> Option<Self> {
