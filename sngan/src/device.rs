@@ -377,6 +377,17 @@ pub fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
     crate::kernels::without_weight_gradients(f)
 }
 
+/// Runs `f` with the input gradient of the CPU `conv2d`s it creates switched off: their
+/// backward passes compute the weight and bias gradients only, and the input's gradient stays
+/// zero. For a network's first layer when its input needs no gradient (the discriminator
+/// update's real and generated images, which PyTorch does not differentiate either); it must
+/// not wrap a convolution whose input depends on parameters, whose gradients would then stop
+/// there. Per thread, read when each convolution is created, restored when `f` returns or
+/// panics. Other devices, transposed convolutions and other ops are unaffected.
+pub fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
+    crate::kernels::without_input_gradient(f)
+}
+
 /// Dimensions of a shape as a `Vec` (for messages and tests).
 pub fn dims<S: Shape>(s: &S) -> Vec<usize> {
     s.concrete().into_iter().collect()

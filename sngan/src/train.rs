@@ -303,7 +303,10 @@ where
             let both = (real, fake)
                 .try_concat_along(Axis::<0>)
                 .map_err(D::into_error)?;
-            let logits = self.d.forward(both.traced(grads)).map_err(D::into_error)?;
+            let logits = self
+                .d
+                .forward_constant_input(both.traced(grads))
+                .map_err(D::into_error)?;
             let l_fake = logits
                 .retaped::<OwnedTape<f32, D>>()
                 .try_slice((n.., ..))
@@ -311,10 +314,13 @@ where
             let l_real = logits.try_slice((..n, ..)).map_err(D::into_error)?;
             (l_real, l_fake)
         } else {
-            let l_real = self.d.forward(real.traced(grads)).map_err(D::into_error)?;
+            let l_real = self
+                .d
+                .forward_constant_input(real.traced(grads))
+                .map_err(D::into_error)?;
             let l_fake = self
                 .d
-                .forward(fake.retaped::<OwnedTape<f32, D>>())
+                .forward_constant_input(fake.retaped::<OwnedTape<f32, D>>())
                 .map_err(D::into_error)?;
             (l_real, l_fake)
         };

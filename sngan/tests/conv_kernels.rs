@@ -11,7 +11,9 @@
 
 use dfdx::prelude::*;
 use proptest::prelude::*;
-use sngan::device::{reference, without_weight_gradients, BatchNorm2d, Dyn4};
+use sngan::device::{
+    reference, without_input_gradient, without_weight_gradients, BatchNorm2d, Dyn4,
+};
 use sngan::ConvDevice;
 
 type Conv = fn(
@@ -344,6 +346,44 @@ fn without_weight_gradients_keeps_input_gradients_only() {
         assert!(frozen.2.iter().chain(&frozen.3).all(|v| *v == 0.0));
         assert_eq!(run(conv, &x, &w, o, 2, 1, 6), full);
     }
+}
+
+/// `without_input_gradient`: the same output, weight and bias gradients, bit for bit, and a
+/// zero input gradient, with and without the leaky ReLU and with weight gradients off too;
+/// transposed convolutions are unaffected; the setting ends with the closure.
+#[test]
+fn without_input_gradient_keeps_weight_gradients_only() {
+    let dev = Cpu::seed_from_u64(11);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(5, 6, 8, 8));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(6, 6, 4, 4));
+    let o = 6;
+    let convs: [Conv; 2] = [<Cpu as ConvDevice>::conv2d, |x, w, b, s, p| {
+        <Cpu as ConvDevice>::conv2d_leaky_relu(x, w, b, s, p, 0.1)
+    }];
+    for conv in convs {
+        let full = run(conv, &x, &w, o, 2, 1, 6);
+        let skipped = without_input_gradient(|| run(conv, &x, &w, o, 2, 1, 6));
+        assert_eq!(skipped.0, full.0);
+        assert!(full.1.iter().any(|v| *v != 0.0));
+        assert!(skipped.1.iter().all(|v| *v == 0.0));
+        assert_eq!((&skipped.2, &skipped.3), (&full.2, &full.3));
+        let neither =
+            without_input_gradient(|| without_weight_gradients(|| run(conv, &x, &w, o, 2, 1, 6)));
+        assert_eq!(neither.0, full.0);
+        assert!(neither
+            .1
+            .iter()
+            .chain(&neither.2)
+            .chain(&neither.3)
+            .all(|v| *v == 0.0));
+        assert_eq!(run(conv, &x, &w, o, 2, 1, 6), full);
+    }
+    let conv_t: Conv = <Cpu as ConvDevice>::conv_transpose2d;
+    let full = run(conv_t, &x, &w, o, 2, 1, 6);
+    assert_eq!(
+        without_input_gradient(|| run(conv_t, &x, &w, o, 2, 1, 6)),
+        full
+    );
 }
 
 /// y, ∂x, ∂γ, ∂β and the updated running mean and variance of `relu(bn(x))` in training mode,

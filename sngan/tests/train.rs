@@ -232,6 +232,7 @@ mod baselines {
 /// discriminator claims it, D of the stacked batch equals the two separate forwards; where it
 /// does not (batch normalization in D), stacking changes the logits.
 mod stacked_forward {
+    use dfdx::nn::tensor_collection::TensorCollection;
     use dfdx::prelude::*;
     use sngan::baselines::Method;
     use sngan::nets::method::StdCnnMethodDiscriminator16Quarter;
@@ -279,6 +280,72 @@ mod stacked_forward {
             let e = stacked_vs_separate(&d, &dev);
             assert!(e <= ROUNDING, "{method}: {e}");
         }
+    }
+
+    /// (name, gradient) of every trainable tensor of `m`, in visiting order.
+    fn param_grads<M: TensorCollection<f32, Cpu>>(
+        m: &M,
+        grads: &Gradients<f32, Cpu>,
+    ) -> Vec<(String, Vec<f32>)> {
+        use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor};
+        use dfdx::nn::tensor_collection::{ViewTensorName, ViewTensorRef};
+        struct V<'a>(&'a Gradients<f32, Cpu>, Vec<(String, Vec<f32>)>);
+        impl TensorVisitor<f32, Cpu> for V<'_> {
+            type Viewer = (ViewTensorRef, ViewTensorName);
+            type Err = CpuError;
+            type E2 = f32;
+            type D2 = Cpu;
+            fn visit<S: Shape>(
+                &mut self,
+                opts: TensorOptions<S, f32, Cpu>,
+                (t, name): (&Tensor<S, f32, Cpu>, String),
+            ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+                if opts.do_gradient_update {
+                    self.1.push((name, self.0.get(t).as_vec()));
+                }
+                Ok(None)
+            }
+        }
+        let mut v = V(grads, Vec::new());
+        M::iter_tensors(&mut RecursiveWalker {
+            m: (m, String::new()),
+            f: &mut v,
+        })
+        .unwrap();
+        v.1
+    }
+
+    /// `forward_constant_input` (the D step's forward): the logits and every parameter
+    /// gradient of `forward`, bit for bit, and a zero gradient for the images.
+    #[test]
+    fn constant_input_forward_gives_forwards_parameter_gradients() {
+        let dev = Cpu::seed_from_u64(6);
+        let d = StdCnnDiscriminator16Quarter::<true, f32, Cpu>::new(&dev, 1).unwrap();
+        let x: Image<16, Cpu, NoneTape> = dev.sample_normal_like(&(5, Const, Const, Const));
+        let run = |constant: bool| {
+            // Leaky: every gradient is kept, the images' included (`alloc_grads` keeps D's only).
+            let xt = x.clone().traced(Gradients::leaky());
+            let logits = if constant {
+                d.forward_constant_input(xt).unwrap()
+            } else {
+                d.forward(xt).unwrap()
+            };
+            let l = logits.as_vec();
+            let grads = (logits * 0.5).sum::<Rank0, _>().backward();
+            (l, param_grads(&d, &grads), grads.get(&x).as_vec())
+        };
+        let (full, constant) = (run(false), run(true));
+        assert_eq!(constant.0, full.0, "logits");
+        assert_eq!(constant.1.len(), full.1.len());
+        for ((name, g), (_, h)) in constant.1.iter().zip(&full.1) {
+            assert!(
+                h.iter().any(|v| *v != 0.0),
+                "{name}: no gradient to compare"
+            );
+            assert_eq!(g, h, "{name}");
+        }
+        assert!(full.2.iter().any(|v| *v != 0.0));
+        assert!(constant.2.iter().all(|v| *v == 0.0));
     }
 
     #[test]

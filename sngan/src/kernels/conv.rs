@@ -169,8 +169,9 @@ impl Geom {
 
     /// Whether [`backward`]'s GEMM route computes the weight gradient transposed, ∂Wᵀ = col ·
     /// ∂Yᵀ (C·K² × O), rather than ∂W = ∂Y · colᵀ: faster for up to
-    /// [`WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT`] output channels, slower above (measured on the
-    /// Table 3 layers, 64–512 channels).
+    /// [`WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT`] output channels (measured on the Table 3 layers,
+    /// 64–512 channels; above, the two routes measured the same once the transposed partials
+    /// were summed before being transposed).
     fn weight_grad_transposed(&self) -> bool {
         self.c_out <= WEIGHT_GRAD_TRANSPOSED_MAX_C_OUT
     }
@@ -648,6 +649,13 @@ pub(crate) fn backward<T: Elem>(
     let per_group = chunks.div_ceil(groups);
     let want_gw = gw.is_some();
     let want_gb = gb.is_some();
+    // Wᵀ stored row-major for the ∂col product: the GEMM then reads it in place, where the
+    // transposed view of W made it pack W for every chunk (4–6% of a D step).
+    let wt: Vec<T> = if gx.is_some() {
+        transpose(w, o, rows)
+    } else {
+        Vec::new()
+    };
 
     // One task per group: (first chunk, chunk count, its slice of gx).
     let mut tasks: Vec<(usize, usize, Option<&mut [T]>)> = Vec::with_capacity(groups);
@@ -734,7 +742,7 @@ pub(crate) fn backward<T: Elem>(
                     gemm(
                         MatMut::row_major(&mut col[..rows * ld], rows, ld),
                         false,
-                        MatRef::row_major(w, o, rows).t(),
+                        MatRef::row_major(&wt, rows, o),
                         gym,
                     );
                     let at = (b0 - c0 * nb) * g.x_image();
@@ -764,14 +772,25 @@ pub(crate) fn backward<T: Elem>(
         const SLICE: usize = 1 << 14;
         let partials: Vec<Vec<T>> = partials.into_iter().filter_map(|(p, _)| p).collect();
         if g.weight_grad_transposed() && !g.direct_weight_grad() {
-            // The partials hold ∂Wᵀ (C·K² × O): one task per output channel.
-            gw.par_chunks_mut(rows).enumerate().for_each(|(oc, d)| {
-                for p in &partials {
-                    for (d, s) in d.iter_mut().zip(p[oc..].iter().step_by(o)) {
+            // The partials hold ∂Wᵀ (C·K² × O): summed in group order into the first, in
+            // parallel over fixed slices, then transposed once into gw.
+            let mut partials = partials;
+            let (first, rest) = partials.split_first_mut().expect("at least one group");
+            first.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
+                for p in rest.iter() {
+                    for (d, s) in d.iter_mut().zip(&p[i * SLICE..]) {
                         *d += *s;
                     }
                 }
             });
+            let sum_t = transpose(first, rows, o);
+            gw.par_chunks_mut(SLICE)
+                .zip(sum_t.par_chunks(SLICE))
+                .for_each(|(d, s)| {
+                    for (d, s) in d.iter_mut().zip(s) {
+                        *d += *s;
+                    }
+                });
         } else {
             gw.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
                 for p in &partials {
@@ -782,6 +801,29 @@ pub(crate) fn backward<T: Elem>(
             });
         }
     }
+}
+
+/// The transpose of the row-major `r × c` matrix `a` (row-major `c × r`), in parallel over
+/// blocks of its rows.
+fn transpose<T: Elem>(a: &[T], r: usize, c: usize) -> Vec<T> {
+    const B: usize = 32;
+    let mut t = vec![T::ZERO; r * c];
+    if r == 0 || c == 0 {
+        return t;
+    }
+    t.par_chunks_mut(B * r).enumerate().for_each(|(bi, dst)| {
+        let j0 = bi * B;
+        let nj = dst.len() / r;
+        for i0 in (0..r).step_by(B) {
+            for i in i0..(i0 + B).min(r) {
+                let src = &a[i * c + j0..i * c + j0 + nj];
+                for (jj, v) in src.iter().enumerate() {
+                    dst[jj * r + i] = *v;
+                }
+            }
+        }
+    });
+    t
 }
 
 /// `y = conv_transpose(x, w)` (`accumulate = false`: y is overwritten) for the transposed
@@ -959,6 +1001,29 @@ mod tests {
 
     /// A gate (mask, slope) gives exactly the gradients of the pre-gated ∂y: the same products
     /// in the same order.
+    #[test]
+    fn transpose_moves_every_element() {
+        // Sizes around the 32 × 32 blocks: partial blocks in both axes, a single row, empty.
+        for (r, c) in [
+            (1, 1),
+            (3, 70),
+            (70, 3),
+            (33, 65),
+            (64, 32),
+            (1, 40),
+            (0, 5),
+        ] {
+            let a: Vec<f64> = (0..r * c).map(|i| i as f64).collect();
+            let t = transpose(&a, r, c);
+            assert_eq!(t.len(), r * c);
+            for i in 0..r {
+                for j in 0..c {
+                    assert_eq!(t[j * r + i], a[i * c + j], "{r}×{c} at ({i}, {j})");
+                }
+            }
+        }
+    }
+
     #[test]
     fn gated_backward_is_backward_of_the_gated_gradient() {
         for (n, g) in geometries().into_iter().enumerate() {

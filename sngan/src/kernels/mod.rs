@@ -28,23 +28,40 @@ use std::cell::Cell;
 thread_local! {
     /// Whether convolutions created on this thread record weight and bias gradients.
     static WEIGHT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
+    /// Whether `conv2d`s created on this thread compute their input gradient.
+    static INPUT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
 }
 
 fn weight_gradients_on() -> bool {
     WEIGHT_GRADIENTS.with(Cell::get)
 }
 
+fn input_gradients_on() -> bool {
+    INPUT_GRADIENTS.with(Cell::get)
+}
+
+/// Runs `f` with `flag` set to false on this thread, restored when `f` returns or panics.
+fn with_flag_off<R>(flag: &'static std::thread::LocalKey<Cell<bool>>, f: impl FnOnce() -> R) -> R {
+    struct Restore(&'static std::thread::LocalKey<Cell<bool>>, bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            self.0.with(|c| c.set(self.1));
+        }
+    }
+    let _restore = Restore(flag, flag.with(|c| c.replace(false)));
+    f()
+}
+
 /// Runs `f` with the weight and bias gradients of the CPU convolutions it creates switched off;
 /// see [`crate::device::without_weight_gradients`].
 pub(crate) fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            WEIGHT_GRADIENTS.with(|c| c.set(self.0));
-        }
-    }
-    let _restore = Restore(WEIGHT_GRADIENTS.with(|c| c.replace(false)));
-    f()
+    with_flag_off(&WEIGHT_GRADIENTS, f)
+}
+
+/// Runs `f` with the input gradient of the CPU `conv2d`s it creates switched off; see
+/// [`crate::device::without_input_gradient`].
+pub(crate) fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
+    with_flag_off(&INPUT_GRADIENTS, f)
 }
 
 /// The tensor's elements in row-major order (a copy: dfdx exposes no borrowed view). The
@@ -184,33 +201,42 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
     let (xg, wg, yg, bg) = (x.ghost(), w.ghost(), y.ghost(), bias.ghost());
     drop((x, w));
     let weight_grads = weight_gradients_on();
-    // x is read only for the weight gradient.
+    let input_grad = input_gradients_on();
+    // x is read only for the weight gradient, w only for the input gradient.
     let xs = weight_grads.then_some(xs);
+    let ws = if input_grad { ws } else { Vec::new() };
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, &yg);
         let gate = gate.as_ref().map(|(m, s)| (&m[..], *s));
+        // A switched-off gradient is present and zero, as documented.
+        let mut gx = if input_grad {
+            Some(take_grad!(grads, &xg))
+        } else {
+            grads.try_alloc_for(&xg)?;
+            None
+        };
         if let Some(xs) = &xs {
             let mut gw = take_grad!(grads, &wg);
             let mut gb = take_grad!(grads, &bg);
-            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
             conv::backward(
                 &g,
                 xs,
                 &ws,
                 &gy,
                 gate,
-                Some(gx),
+                gx.as_deref_mut(),
                 Some(&mut gw),
                 Some(&mut gb),
             );
             put_grad!(grads, &wg, gw);
             put_grad!(grads, &bg, gb);
         } else {
-            // Present and zero, as documented.
             grads.try_alloc_for(&wg)?;
             grads.try_alloc_for(&bg)?;
-            let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
-            conv::backward(&g, &[], &ws, &gy, gate, Some(gx), None, None);
+            conv::backward(&g, &[], &ws, &gy, gate, gx.as_deref_mut(), None, None);
+        }
+        if let Some(gx) = gx {
+            put_grad!(grads, &xg, gx);
         }
         put_grad!(grads, &yg, gy);
         Ok(())

@@ -114,6 +114,20 @@ pub trait Discriminator<const M: usize, D: ConvDevice>:
     /// # Errors
     /// The device's error.
     fn forward<T: Tape<f32, D>>(&self, x: Image<M, D, T>) -> Result<Logits<D, T>, D::Err>;
+    /// D(x) for an `x` whose gradient nobody reads (the discriminator update's real and
+    /// generated images): the logits and parameter gradients of [`forward`](Self::forward),
+    /// where a network may leave out the work of x's own gradient (its first layer's input
+    /// gradient, with [`without_input_gradient`](crate::device::without_input_gradient)), so
+    /// that x's gradient is then zero. The default is `forward`.
+    ///
+    /// # Errors
+    /// The device's error.
+    fn forward_constant_input<T: Tape<f32, D>>(
+        &self,
+        x: Image<M, D, T>,
+    ) -> Result<Logits<D, T>, D::Err> {
+        self.forward(x)
+    }
     /// `rounds` rounds of power iteration in every layer; σ̃ per layer.
     ///
     /// # Errors

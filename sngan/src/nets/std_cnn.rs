@@ -107,12 +107,27 @@ macro_rules! std_cnn_discriminator {
                 &self,
                 x: $crate::nets::Image<$m, D, T>,
             ) -> Result<$crate::nets::Logits<D, T>, D::Err> {
+                self.forward_impl(x, true)
+            }
+
+            /// D(x) with (`input_grad`) or without x's gradient: the first convolution reads
+            /// x alone, so it may skip its input gradient
+            /// ([`without_input_gradient`]($crate::device::without_input_gradient)).
+            fn forward_impl<T: $crate::dfdx::tensor::Tape<f32, D>>(
+                &self,
+                x: $crate::nets::Image<$m, D, T>,
+                input_grad: bool,
+            ) -> Result<$crate::nets::Logits<D, T>, D::Err> {
                 use $crate::dfdx::prelude::*;
                 type T4<const C: usize, const H: usize, D, T> =
                     Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, D, T>;
                 let s = Self::SLOPE;
                 // Each convolution with its leaky ReLU (one op on the CPU).
-                let h: T4<$d0, $m, D, T> = self.c0.forward_leaky_relu(x, s)?;
+                let h: T4<$d0, $m, D, T> = if input_grad {
+                    self.c0.forward_leaky_relu(x, s)?
+                } else {
+                    $crate::device::without_input_gradient(|| self.c0.forward_leaky_relu(x, s))?
+                };
                 let h: T4<$d1, { $m / 2 }, D, T> = self.c1.forward_leaky_relu(h, s)?;
                 let h: T4<$d2, { $m / 2 }, D, T> = self.c2.forward_leaky_relu(h, s)?;
                 let h: T4<$d3, { $m / 4 }, D, T> = self.c3.forward_leaky_relu(h, s)?;
@@ -173,6 +188,13 @@ macro_rules! std_cnn_discriminator {
                 x: $crate::nets::Image<$m, D, T>,
             ) -> Result<$crate::nets::Logits<D, T>, D::Err> {
                 $name::<SN, f32, D>::forward(self, x)
+            }
+            // c0 reads the images alone: its input gradient is left out.
+            fn forward_constant_input<T: $crate::dfdx::tensor::Tape<f32, D>>(
+                &self,
+                x: $crate::nets::Image<$m, D, T>,
+            ) -> Result<$crate::nets::Logits<D, T>, D::Err> {
+                self.forward_impl(x, false)
             }
             fn power_iteration(&mut self, rounds: usize) -> Result<Vec<f32>, D::Err> {
                 $name::<SN, f32, D>::power_iteration(self, rounds).map(Vec::from)
