@@ -3,6 +3,8 @@
 //! both branches of every block, the Glorot initialisation, and the outputs of tiny networks
 //! against an independent PyTorch implementation on the same weights (`tests/golden/`).
 
+mod common;
+
 use dfdx::nn::NumParams;
 use dfdx::prelude::*;
 use sngan::device::dims;
@@ -320,32 +322,11 @@ fn full_width_networks_run() {
 /// Every trainable tensor of a network has a nonzero gradient somewhere (the shortcut and the
 /// residual branch both reach the loss).
 fn all_nonzero<M: TensorCollection<f32, Cpu>>(m: &M, grads: &Gradients<f32, Cpu>) -> Vec<String> {
-    use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor};
-    use dfdx::nn::tensor_collection::{ViewTensorName, ViewTensorRef};
-    struct V<'a>(&'a Gradients<f32, Cpu>, Vec<String>);
-    impl TensorVisitor<f32, Cpu> for V<'_> {
-        type Viewer = (ViewTensorRef, ViewTensorName);
-        type Err = CpuError;
-        type E2 = f32;
-        type D2 = Cpu;
-        fn visit<S: Shape>(
-            &mut self,
-            opts: TensorOptions<S, f32, Cpu>,
-            (t, name): (&Tensor<S, f32, Cpu>, String),
-        ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
-            if opts.do_gradient_update && self.0.get(t).as_vec().iter().all(|v| *v == 0.0) {
-                self.1.push(name);
-            }
-            Ok(None)
-        }
-    }
-    let mut v = V(grads, Vec::new());
-    M::iter_tensors(&mut RecursiveWalker {
-        m: (m, String::new()),
-        f: &mut v,
-    })
-    .unwrap();
-    v.1
+    common::param_grads(m, grads)
+        .into_iter()
+        .filter(|(_, g)| g.iter().all(|v| *v == 0.0))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The training loop: determinism on the CPU, and what one update does.
 
+mod common;
+
 use dfdx::nn::SaveToSafetensors;
 use dfdx::prelude::*;
 use sngan::data::{digits, Batches};
@@ -232,7 +234,7 @@ mod baselines {
 /// discriminator claims it, D of the stacked batch equals the two separate forwards; where it
 /// does not (batch normalization in D), stacking changes the logits.
 mod stacked_forward {
-    use dfdx::nn::tensor_collection::TensorCollection;
+    use super::common::param_grads;
     use dfdx::prelude::*;
     use sngan::baselines::Method;
     use sngan::nets::method::StdCnnMethodDiscriminator16Quarter;
@@ -280,39 +282,6 @@ mod stacked_forward {
             let e = stacked_vs_separate(&d, &dev);
             assert!(e <= ROUNDING, "{method}: {e}");
         }
-    }
-
-    /// (name, gradient) of every trainable tensor of `m`, in visiting order.
-    fn param_grads<M: TensorCollection<f32, Cpu>>(
-        m: &M,
-        grads: &Gradients<f32, Cpu>,
-    ) -> Vec<(String, Vec<f32>)> {
-        use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor};
-        use dfdx::nn::tensor_collection::{ViewTensorName, ViewTensorRef};
-        struct V<'a>(&'a Gradients<f32, Cpu>, Vec<(String, Vec<f32>)>);
-        impl TensorVisitor<f32, Cpu> for V<'_> {
-            type Viewer = (ViewTensorRef, ViewTensorName);
-            type Err = CpuError;
-            type E2 = f32;
-            type D2 = Cpu;
-            fn visit<S: Shape>(
-                &mut self,
-                opts: TensorOptions<S, f32, Cpu>,
-                (t, name): (&Tensor<S, f32, Cpu>, String),
-            ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
-                if opts.do_gradient_update {
-                    self.1.push((name, self.0.get(t).as_vec()));
-                }
-                Ok(None)
-            }
-        }
-        let mut v = V(grads, Vec::new());
-        M::iter_tensors(&mut RecursiveWalker {
-            m: (m, String::new()),
-            f: &mut v,
-        })
-        .unwrap();
-        v.1
     }
 
     /// `forward_constant_input` (the D step's forward): the logits and every parameter

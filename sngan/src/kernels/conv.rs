@@ -651,11 +651,11 @@ pub(crate) fn backward<T: Elem>(
     let want_gb = gb.is_some();
     // Wᵀ stored row-major for the ∂col product: the GEMM then reads it in place, where the
     // transposed view of W made it pack W for every chunk (4–6% of a D step).
-    let wt: Vec<T> = if gx.is_some() {
-        transpose(w, o, rows)
-    } else {
-        Vec::new()
-    };
+    let mut wt: Vec<T> = Vec::new();
+    if gx.is_some() {
+        wt.resize(w.len(), T::ZERO);
+        transpose_into(w, o, rows, &mut wt, false);
+    }
 
     // One task per group: (first chunk, chunk count, its slice of gx).
     let mut tasks: Vec<(usize, usize, Option<&mut [T]>)> = Vec::with_capacity(groups);
@@ -773,7 +773,7 @@ pub(crate) fn backward<T: Elem>(
         let partials: Vec<Vec<T>> = partials.into_iter().filter_map(|(p, _)| p).collect();
         if g.weight_grad_transposed() && !g.direct_weight_grad() {
             // The partials hold ∂Wᵀ (C·K² × O): summed in group order into the first, in
-            // parallel over fixed slices, then transposed once into gw.
+            // parallel over fixed slices, then added into gw transposed.
             let mut partials = partials;
             let (first, rest) = partials.split_first_mut().expect("at least one group");
             first.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
@@ -783,14 +783,7 @@ pub(crate) fn backward<T: Elem>(
                     }
                 }
             });
-            let sum_t = transpose(first, rows, o);
-            gw.par_chunks_mut(SLICE)
-                .zip(sum_t.par_chunks(SLICE))
-                .for_each(|(d, s)| {
-                    for (d, s) in d.iter_mut().zip(s) {
-                        *d += *s;
-                    }
-                });
+            transpose_into(first, rows, o, gw, true);
         } else {
             gw.par_chunks_mut(SLICE).enumerate().for_each(|(i, d)| {
                 for p in &partials {
@@ -803,27 +796,29 @@ pub(crate) fn backward<T: Elem>(
     }
 }
 
-/// The transpose of the row-major `r × c` matrix `a` (row-major `c × r`), in parallel over
-/// blocks of its rows.
-fn transpose<T: Elem>(a: &[T], r: usize, c: usize) -> Vec<T> {
+/// Writes (`add = false`) or adds (`add = true`) the transpose of the row-major `r × c` matrix
+/// `a` into the row-major `c × r` matrix `t`, in parallel over blocks of `t`'s rows.
+///
+/// # Panics
+/// If `a` or `t` has not `r·c` elements.
+fn transpose_into<T: Elem>(a: &[T], r: usize, c: usize, t: &mut [T], add: bool) {
     const B: usize = 32;
-    let mut t = vec![T::ZERO; r * c];
+    assert_eq!(a.len(), r * c, "transpose: source length");
+    assert_eq!(t.len(), r * c, "transpose: destination length");
     if r == 0 || c == 0 {
-        return t;
+        return;
     }
     t.par_chunks_mut(B * r).enumerate().for_each(|(bi, dst)| {
         let j0 = bi * B;
         let nj = dst.len() / r;
-        for i0 in (0..r).step_by(B) {
-            for i in i0..(i0 + B).min(r) {
-                let src = &a[i * c + j0..i * c + j0 + nj];
-                for (jj, v) in src.iter().enumerate() {
-                    dst[jj * r + i] = *v;
-                }
+        for i in 0..r {
+            let src = &a[i * c + j0..i * c + j0 + nj];
+            for (jj, v) in src.iter().enumerate() {
+                let d = &mut dst[jj * r + i];
+                *d = if add { *d + *v } else { *v };
             }
         }
     });
-    t
 }
 
 /// `y = conv_transpose(x, w)` (`accumulate = false`: y is overwritten) for the transposed
@@ -999,11 +994,9 @@ mod tests {
         }
     }
 
-    /// A gate (mask, slope) gives exactly the gradients of the pre-gated ∂y: the same products
-    /// in the same order.
     #[test]
-    fn transpose_moves_every_element() {
-        // Sizes around the 32 × 32 blocks: partial blocks in both axes, a single row, empty.
+    fn transpose_into_writes_and_adds_every_element() {
+        // Around the 32-row blocks of the transpose: partial blocks, a single row or column, empty.
         for (r, c) in [
             (1, 1),
             (3, 70),
@@ -1014,16 +1007,21 @@ mod tests {
             (0, 5),
         ] {
             let a: Vec<f64> = (0..r * c).map(|i| i as f64).collect();
-            let t = transpose(&a, r, c);
-            assert_eq!(t.len(), r * c);
+            let mut t = vec![-1.0; r * c];
+            transpose_into(&a, r, c, &mut t, false);
+            let mut sum = vec![0.5; r * c];
+            transpose_into(&a, r, c, &mut sum, true);
             for i in 0..r {
                 for j in 0..c {
                     assert_eq!(t[j * r + i], a[i * c + j], "{r}×{c} at ({i}, {j})");
+                    assert_eq!(sum[j * r + i], a[i * c + j] + 0.5, "{r}×{c} at ({i}, {j})");
                 }
             }
         }
     }
 
+    /// A gate (mask, slope) gives exactly the gradients of the pre-gated ∂y: the same products
+    /// in the same order.
     #[test]
     fn gated_backward_is_backward_of_the_gated_gradient() {
         for (n, g) in geometries().into_iter().enumerate() {
