@@ -29,7 +29,8 @@ use sngan::Dev;
 
 fn main() {
     sngan::alloc::keep_freed_memory();
-    if let Err(e) = run() {
+    // On a thread of the kernels' pool: see `sngan::device::on_kernel_threads`.
+    if let Err(e) = sngan::device::on_kernel_threads(run) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

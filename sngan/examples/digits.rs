@@ -34,7 +34,8 @@ const WARMUP_STEPS: usize = 50;
 
 fn main() {
     sngan::alloc::keep_freed_memory();
-    if let Err(e) = run() {
+    // On a thread of the kernels' pool: see `sngan::device::on_kernel_threads`.
+    if let Err(e) = sngan::device::on_kernel_threads(run) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

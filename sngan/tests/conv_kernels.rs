@@ -12,7 +12,8 @@
 use dfdx::prelude::*;
 use proptest::prelude::*;
 use sngan::device::{
-    reference, without_input_gradient, without_weight_gradients, BatchNorm2d, Dyn4,
+    on_kernel_threads, reference, without_input_gradient, without_weight_gradients, BatchNorm2d,
+    Dyn4,
 };
 use sngan::ConvDevice;
 
@@ -324,6 +325,31 @@ fn kernels_are_bit_reproducible() {
     for _ in 0..3 {
         assert_eq!(a, run(<Cpu as ConvDevice>::conv2d, &x, &w, 12, 1, 1, 5));
     }
+}
+
+/// `on_kernel_threads` runs its closure on a thread of rayon's pool (this test's thread is not
+/// one), calls it directly when already there, gives a convolution's outputs and gradients bit
+/// for bit as on the calling thread, and resumes a panic in the caller.
+#[test]
+fn on_kernel_threads_runs_the_closure_on_a_pool_thread() {
+    assert_eq!(rayon::current_thread_index(), None);
+    let (outer, inner) = on_kernel_threads(|| {
+        let outer = rayon::current_thread_index();
+        (outer, on_kernel_threads(rayon::current_thread_index))
+    });
+    assert!(outer.is_some(), "the closure ran on the calling thread");
+    assert_eq!(inner, outer, "a nested call moved to another thread");
+
+    let dev = Cpu::seed_from_u64(9);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(33, 8, 8, 8));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(12, 8, 3, 3));
+    let here = run(<Cpu as ConvDevice>::conv2d, &x, &w, 12, 2, 1, 5);
+    let there = on_kernel_threads(|| run(<Cpu as ConvDevice>::conv2d, &x, &w, 12, 2, 1, 5));
+    assert_eq!(here, there);
+
+    let caught = std::panic::catch_unwind(|| on_kernel_threads(|| panic!("in the closure")));
+    let message = caught.expect_err("the panic was not resumed");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"in the closure"));
 }
 
 /// `without_weight_gradients`: the same input gradient, bit for bit, and zero weight and bias

@@ -24,8 +24,14 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     sngan::alloc::keep_freed_memory();
+    // On a thread of the kernels' pool, as `sngan eval` runs: see
+    // `sngan::device::on_kernel_threads`.
+    sngan::device::on_kernel_threads(run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args: Vec<String> = std::env::args().collect();
     let batch: usize = arg(&args, "--batch").map_or(Ok(25), |v| v.parse())?;
     let iters: usize = arg(&args, "--iters").map_or(Ok(2), |v| v.parse())?;

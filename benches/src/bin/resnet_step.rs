@@ -43,6 +43,12 @@ fn options(batch_d: usize, batch_g: usize) -> TrainOptions {
 
 fn main() -> Result<(), sngan::Error> {
     sngan::alloc::keep_freed_memory();
+    // On a thread of the kernels' pool, as `sngan train` runs: see
+    // `sngan::device::on_kernel_threads`.
+    sngan::device::on_kernel_threads(run)
+}
+
+fn run() -> Result<(), sngan::Error> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: usize| -> Result<usize, sngan::Error> {
         match args.iter().position(|a| a == name) {
