@@ -388,6 +388,25 @@ pub fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
     crate::kernels::without_input_gradient(f)
 }
 
+/// Runs `f`, a backward pass, with the CPU kernels' backward ops (convolutions, transposed
+/// convolutions, leaky ReLU, batch norm + ReLU, spectral normalization) freeing the gradient
+/// of their output once they have used it, as PyTorch frees the gradients of intermediate
+/// tensors. Nothing reads that gradient after the op that made the tensor (dfdx runs the ops
+/// in reverse order of creation, so every consumer has added to it before), and dfdx drops
+/// it when the pass ends anyway unless the gradients are [`Gradients::leaky`]; freeing it
+/// as the pass goes lowers the peak memory of a training step. Only an empty buffer is left
+/// under the output's id, so with [`Gradients::leaky`] this is not for a pass after which an
+/// intermediate tensor's gradient is read, or whose gradients are reused for another pass
+/// through the same tensor; gradients from `alloc_grads` (dfdx's `ZeroGrads`), as the
+/// [`Trainer`](crate::train::Trainer) uses them, drop those entries when the pass ends. Per
+/// thread, read as each backward op runs, restored when `f` returns or panics; dfdx's own ops
+/// are unaffected.
+///
+/// [`Gradients::leaky`]: dfdx::tensor::Gradients::leaky
+pub fn freeing_output_gradients<R>(f: impl FnOnce() -> R) -> R {
+    crate::kernels::freeing_output_gradients(f)
+}
+
 /// The stack of the kernel threads that [`on_kernel_threads`] starts: Linux's default for a
 /// main thread, since the code moved onto them was written for one.
 const KERNEL_THREAD_STACK: usize = 8 << 20;

@@ -330,7 +330,8 @@ where
             None => loss,
         };
         let value = loss.array();
-        let mut grads = loss.backward();
+        // Only the parameters' gradients are read: the kernels free the others as they go.
+        let mut grads = crate::device::freeing_output_gradients(|| loss.backward());
         if !value.is_finite() {
             self.d.zero_grads(&mut grads);
             self.grads_d = Some(grads);
@@ -364,7 +365,8 @@ where
             crate::device::without_weight_gradients(|| d.forward(fake)).map_err(D::into_error)?;
         let loss = self.options.settings.loss.generator(logits);
         let value = loss.array();
-        let mut grads = loss.backward();
+        // Only the parameters' gradients are read: the kernels free the others as they go.
+        let mut grads = crate::device::freeing_output_gradients(|| loss.backward());
         if !value.is_finite() {
             self.g.zero_grads(&mut grads);
             self.grads_g = Some(grads);

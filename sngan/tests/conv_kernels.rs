@@ -12,8 +12,8 @@
 use dfdx::prelude::*;
 use proptest::prelude::*;
 use sngan::device::{
-    on_kernel_threads, reference, without_input_gradient, without_weight_gradients, BatchNorm2d,
-    Dyn4,
+    freeing_output_gradients, on_kernel_threads, reference, without_input_gradient,
+    without_weight_gradients, BatchNorm2d, Dyn4,
 };
 use sngan::ConvDevice;
 
@@ -350,6 +350,42 @@ fn on_kernel_threads_runs_the_closure_on_a_pool_thread() {
     let caught = std::panic::catch_unwind(|| on_kernel_threads(|| panic!("in the closure")));
     let message = caught.expect_err("the panic was not resumed");
     assert_eq!(message.downcast_ref::<&str>(), Some(&"in the closure"));
+}
+
+/// `freeing_output_gradients`: a convolution's output gradient is freed (an empty buffer) once
+/// the convolution's backward pass has used it, and kept otherwise; ∂x, ∂W and ∂b are the
+/// same bit for bit either way. The leaky ReLU after it frees its own output's gradient too.
+#[test]
+fn freeing_output_gradients_frees_the_outputs_gradient_only() {
+    let dev = Cpu::seed_from_u64(4);
+    let x: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(5, 6, 8, 8));
+    let w: Dyn4<Cpu, NoneTape> = dev.sample_normal_like(&(7, 6, 3, 3));
+    let b: Bias = dev.sample_normal_like(&(7,));
+    let run = |free: bool| {
+        let (xt, xtape) = x.clone().leaky_traced().split_tape();
+        let (wt, wtape) = w.clone().leaky_traced().split_tape();
+        let y = <Cpu as ConvDevice>::conv2d(xt.put_tape(xtape.merge(wtape)), wt, &b, 1, 1).unwrap();
+        let y_id = y.retaped::<NoneTape>();
+        let z = <Cpu as ConvDevice>::leaky_relu(y, 0.2).unwrap();
+        let z_id = z.retaped::<NoneTape>();
+        let loss = (z * 0.5).sum::<Rank0, _>();
+        let mut grads = if free {
+            freeing_output_gradients(|| loss.backward())
+        } else {
+            loss.backward()
+        };
+        let kept = |grads: &mut Gradients<f32, Cpu>, t: &Dyn4<Cpu, NoneTape>| {
+            grads.get_or_alloc_mut(t).unwrap().len()
+        };
+        let sizes = (kept(&mut grads, &y_id), kept(&mut grads, &z_id));
+        let of = |t: &Dyn4<Cpu, NoneTape>| grads.get(t).as_vec();
+        (sizes, of(&x), of(&w), grads.get(&b).as_vec())
+    };
+    let (kept, freed) = (run(false), run(true));
+    assert_eq!(kept.0, (5 * 7 * 64, 5 * 7 * 64), "without the switch");
+    assert_eq!(freed.0, (0, 0), "with the switch");
+    assert!(kept.1.iter().any(|v| *v != 0.0) && kept.3.iter().any(|v| *v != 0.0));
+    assert_eq!((kept.1, kept.2, kept.3), (freed.1, freed.2, freed.3));
 }
 
 /// `without_weight_gradients`: the same input gradient, bit for bit, and zero weight and bias

@@ -317,6 +317,53 @@ mod stacked_forward {
         assert!(constant.2.iter().all(|v| *v == 0.0));
     }
 
+    /// `freeing_output_gradients` around the G step's backward pass (G in training mode, then
+    /// D with SN, as `Trainer::generator_update` runs them; ResNet G and D too): every
+    /// parameter gradient of both networks, bit for bit, as when the pass keeps all gradients.
+    #[test]
+    fn freeing_output_gradients_keeps_every_parameter_gradient() {
+        use sngan::device::freeing_output_gradients;
+        use sngan::nets::resnet::ResNetGenerator16Quarter;
+        use sngan::nets::std_cnn::StdCnnGenerator16Quarter;
+        use sngan::nets::Generator;
+
+        fn check<G: Generator<16, Cpu>, D: Discriminator<16, Cpu>>(g: &G, d: &D, dev: &Cpu) {
+            let z: Tensor<(usize, Const<128>), f32, Cpu> = dev.sample_normal_like(&(6, Const));
+            let run = |free: bool| {
+                // Leaky: the gradients of both networks are kept (`alloc_grads` keeps one's).
+                let mut g = g.clone();
+                let fake = g
+                    .forward_train(z.clone().traced(Gradients::leaky()))
+                    .unwrap();
+                let loss = (d.forward(fake).unwrap() * 0.5).sum::<Rank0, _>();
+                let grads = if free {
+                    freeing_output_gradients(|| loss.backward())
+                } else {
+                    loss.backward()
+                };
+                (param_grads(&g, &grads), param_grads(d, &grads))
+            };
+            let (kept, freed) = (run(false), run(true));
+            for (k, f) in [(&kept.0, &freed.0), (&kept.1, &freed.1)] {
+                assert_eq!(k.len(), f.len());
+                for ((name, a), (_, b)) in k.iter().zip(f) {
+                    assert!(
+                        a.iter().any(|v| *v != 0.0),
+                        "{name}: no gradient to compare"
+                    );
+                    assert_eq!(a, b, "{name}");
+                }
+            }
+        }
+        let dev = Cpu::seed_from_u64(8);
+        let g = <StdCnnGenerator16Quarter<f32, Cpu> as Generator<16, Cpu>>::build(&dev).unwrap();
+        let d = StdCnnDiscriminator16Quarter::<true, f32, Cpu>::new(&dev, 1).unwrap();
+        check(&g, &d, &dev);
+        let g = <ResNetGenerator16Quarter<f32, Cpu> as Generator<16, Cpu>>::build(&dev).unwrap();
+        let d = ResNetDiscriminator16Quarter::<true, f32, Cpu>::new(&dev, 1).unwrap();
+        check(&g, &d, &dev);
+    }
+
     #[test]
     fn batch_norm_in_d_is_not_per_image() {
         let dev = Cpu::seed_from_u64(5);

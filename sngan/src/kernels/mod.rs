@@ -30,6 +30,9 @@ thread_local! {
     static WEIGHT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
     /// Whether `conv2d`s created on this thread compute their input gradient.
     static INPUT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
+    /// Whether the kernels' backward passes run on this thread give the gradient of their
+    /// output back to the gradients once they have used it.
+    static OUTPUT_GRADIENTS: Cell<bool> = const { Cell::new(true) };
 }
 
 fn weight_gradients_on() -> bool {
@@ -38,6 +41,10 @@ fn weight_gradients_on() -> bool {
 
 fn input_gradients_on() -> bool {
     INPUT_GRADIENTS.with(Cell::get)
+}
+
+fn keep_output_gradients() -> bool {
+    OUTPUT_GRADIENTS.with(Cell::get)
 }
 
 /// Runs `f` with `flag` set to false on this thread, restored when `f` returns or panics.
@@ -62,6 +69,12 @@ pub(crate) fn without_weight_gradients<R>(f: impl FnOnce() -> R) -> R {
 /// [`crate::device::without_input_gradient`].
 pub(crate) fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
     with_flag_off(&INPUT_GRADIENTS, f)
+}
+
+/// Runs `f` with the kernels' backward passes freeing the gradient of their output; see
+/// [`crate::device::freeing_output_gradients`].
+pub(crate) fn freeing_output_gradients<R>(f: impl FnOnce() -> R) -> R {
+    with_flag_off(&OUTPUT_GRADIENTS, f)
 }
 
 /// The tensor's elements in row-major order (a copy: dfdx exposes no borrowed view). The
@@ -134,6 +147,19 @@ fn bias_grad(gy: &[f32], gb: &mut [f32], plane: usize) {
 macro_rules! take_grad {
     ($grads:expr, $t:expr) => {
         std::mem::take::<Vec<f32>>(&mut *$grads.get_or_alloc_mut($t)?)
+    };
+}
+
+/// Ends an op's backward pass with the gradient of its output, taken with `take_grad!`: gives
+/// it back, or, under [`freeing_output_gradients`], frees it (only an empty buffer stays under
+/// the output's id).
+macro_rules! done_grad {
+    ($grads:expr, $t:expr, $v:expr) => {
+        if keep_output_gradients() {
+            **$grads.get_or_alloc_mut($t)? = $v
+        } else {
+            drop($v)
+        }
     };
 }
 
@@ -238,7 +264,7 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         if let Some(gx) = gx {
             put_grad!(grads, &xg, gx);
         }
-        put_grad!(grads, &yg, gy);
+        done_grad!(grads, &yg, gy);
         Ok(())
     });
     Ok(y.put_tape(tape))
@@ -293,7 +319,7 @@ pub(crate) fn conv_transpose2d<T: Tape<f32, Cpu>>(
             let gx = &mut grads.get_or_alloc_mut(&xg)?[..];
             conv::transposed_backward(&g, &[], &ws, &gy, Some(gx), None);
         }
-        put_grad!(grads, &yg, gy);
+        done_grad!(grads, &yg, gy);
         Ok(())
     });
     Ok(y.put_tape(tape))
@@ -340,7 +366,7 @@ pub(crate) fn leaky_relu<S: Shape, T: Tape<f32, Cpu>>(
                     *gx += if *y > 0.0 { *gy } else { slope * *gy };
                 }
             });
-        put_grad!(grads, &yg, gy);
+        done_grad!(grads, &yg, gy);
         Ok(())
     });
     Ok(y.put_tape(tape))
@@ -427,7 +453,7 @@ pub(crate) fn spectral_normalize<S: Shape, U: Shape, V: Shape, T: Tape<f32, Cpu>
                         *d += g / sigma - cu * vj;
                     }
                 });
-            put_grad!(grads, &yg, gy);
+            done_grad!(grads, &yg, gy);
             Ok(())
         });
     } else {
@@ -630,7 +656,7 @@ where
                     }
                 }
             });
-        put_grad!(grads, &yg, gy);
+        done_grad!(grads, &yg, gy);
         Ok(())
     });
     Ok(y.put_tape(tape))
