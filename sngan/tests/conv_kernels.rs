@@ -374,10 +374,10 @@ fn freeing_output_gradients_frees_the_outputs_gradient_only() {
         } else {
             loss.backward()
         };
-        let kept = |grads: &mut Gradients<f32, Cpu>, t: &Dyn4<Cpu, NoneTape>| {
+        let len = |grads: &mut Gradients<f32, Cpu>, t: &Dyn4<Cpu, NoneTape>| {
             grads.get_or_alloc_mut(t).unwrap().len()
         };
-        let sizes = (kept(&mut grads, &y_id), kept(&mut grads, &z_id));
+        let sizes = (len(&mut grads, &y_id), len(&mut grads, &z_id));
         let of = |t: &Dyn4<Cpu, NoneTape>| grads.get(t).as_vec();
         (sizes, of(&x), of(&w), grads.get(&b).as_vec())
     };
