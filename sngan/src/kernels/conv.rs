@@ -211,13 +211,72 @@ impl Geom {
     }
 }
 
+/// Where column `x` of a padded row lands in the buffers of [`im2col`] and [`col2im`]: in
+/// place for stride 1; for stride 2, each row holds its even columns first (`⌈wp/2⌉` of
+/// them), then its odd ones, so that the taps of a stride-2 patch row, every second column,
+/// are one contiguous run.
+fn phase_col(g: &Geom, x: usize) -> usize {
+    let wp = g.padded_size().1;
+    if g.stride == 2 {
+        (x & 1) * wp.div_ceil(2) + (x >> 1)
+    } else {
+        x
+    }
+}
+
+/// The runs of a stride-2 padded row (laid out as [`phase_col`] says) that hold the row's
+/// data at even and at odd data columns xx (padded column xx + pad): element t of the first
+/// run is xx = 2t, of the second xx = 2t + 1.
+fn parity_runs<T>(row: &mut [T], pad: usize, wp: usize) -> (&mut [T], &mut [T]) {
+    let (ev, od) = row.split_at_mut(wp.div_ceil(2));
+    if pad.is_multiple_of(2) {
+        (&mut ev[pad / 2..], &mut od[pad / 2..])
+    } else {
+        (&mut od[pad / 2..], &mut ev[pad.div_ceil(2)..])
+    }
+}
+
+/// [`parity_runs`] of a row read only.
+fn parity_runs_ref<T>(row: &[T], pad: usize, wp: usize) -> (&[T], &[T]) {
+    let (ev, od) = row.split_at(wp.div_ceil(2));
+    if pad.is_multiple_of(2) {
+        (&ev[pad / 2..], &od[pad / 2..])
+    } else {
+        (&od[pad / 2..], &ev[pad.div_ceil(2)..])
+    }
+}
+
+/// Scratch space for [`padded`]: the padded images of one geometry. Their zero borders are
+/// written when the buffer is first used for that geometry; later calls write the images'
+/// interiors only (a memset of the whole buffer per chunk was 1–2% of a D step).
+#[derive(Debug)]
+struct PadBuf<T> {
+    data: Vec<T>,
+    geom: Option<Geom>,
+}
+
+impl<T> PadBuf<T> {
+    fn new() -> Self {
+        Self {
+            data: Vec::new(),
+            geom: None,
+        }
+    }
+}
+
 /// The `imgs` images of `x` (each `c_in × h × w`) zero-padded by `pad` on every side (each
-/// `c_in × hp × wp`), followed by `stride` zeros of slack: the patch loops need no bounds tests,
-/// and the stride-2 loops may view `2·wo` elements from a row's start (one past its last tap).
-fn padded<'a, T: Elem>(g: &Geom, x: &[T], imgs: usize, buf: &'a mut Vec<T>) -> &'a [T] {
+/// `c_in × hp × wp`; for stride 2 each row's columns split by parity, see [`phase_col`]): the
+/// patch loops need no bounds tests.
+fn padded<'a, T: Elem>(g: &Geom, x: &[T], imgs: usize, buf: &'a mut PadBuf<T>) -> &'a [T] {
     let (hp, wp) = g.padded_size();
-    buf.clear();
-    buf.resize(imgs * g.c_in * hp * wp + g.stride, T::ZERO);
+    if buf.geom != Some(*g) {
+        buf.data.clear();
+        buf.geom = Some(*g);
+    }
+    // Shrinking keeps the first images as they are (zero borders included); growing appends
+    // zeros. Only interior elements are written below, so every border element stays zero.
+    buf.data.resize(imgs * g.c_in * hp * wp, T::ZERO);
+    let buf = &mut buf.data;
     // `max(1)`: an empty image (h or w = 0, possible with padding) has no rows to copy, and its
     // padded planes stay zero (hp, wp ≥ k ≥ 1).
     let plane = (g.h * g.w).max(1);
@@ -226,17 +285,84 @@ fn padded<'a, T: Elem>(g: &Geom, x: &[T], imgs: usize, buf: &'a mut Vec<T>) -> &
             .chunks_exact(g.w.max(1))
             .zip(bc[g.pad * wp..].chunks_exact_mut(wp))
         {
-            br[g.pad..g.pad + g.w].copy_from_slice(xr);
+            if g.stride == 2 {
+                let (lo, hi) = parity_runs(br, g.pad, wp);
+                let pairs = xr.chunks_exact(2);
+                if let [v] = pairs.remainder() {
+                    lo[xr.len() / 2] = *v;
+                }
+                for ((l, h), p) in lo.iter_mut().zip(hi.iter_mut()).zip(pairs) {
+                    *l = p[0];
+                    *h = p[1];
+                }
+            } else {
+                br[g.pad..g.pad + g.w].copy_from_slice(xr);
+            }
         }
     }
     buf
+}
+
+/// `dst[r·N..(r + 1)·N] = src[r·pitch..r·pitch + N]` for every row r of `dst`: a patch row's
+/// runs, at a width known to the compiler (moves in registers, no `memcpy` call per run).
+fn copy_rows_n<T: Copy, const N: usize>(dst: &mut [T], src: &[T], pitch: usize) {
+    for (r, d) in dst.chunks_exact_mut(N).enumerate() {
+        let d: &mut [T; N] = d.try_into().expect("chunks_exact yields N elements");
+        *d = src[r * pitch..r * pitch + N]
+            .try_into()
+            .expect("a slice of N elements");
+    }
+}
+
+/// `dst[r·wo..(r + 1)·wo] = src[r·pitch..r·pitch + wo]` for every row r of `dst`.
+fn copy_rows<T: Copy>(dst: &mut [T], src: &[T], wo: usize, pitch: usize) {
+    match wo {
+        4 => copy_rows_n::<T, 4>(dst, src, pitch),
+        8 => copy_rows_n::<T, 8>(dst, src, pitch),
+        16 => copy_rows_n::<T, 16>(dst, src, pitch),
+        32 => copy_rows_n::<T, 32>(dst, src, pitch),
+        _ => {
+            for (r, d) in dst.chunks_exact_mut(wo).enumerate() {
+                d.copy_from_slice(&src[r * pitch..r * pitch + wo]);
+            }
+        }
+    }
+}
+
+/// `dst[r·pitch + j] += src[r·N + j]` for every row r of `src` and j < N (see [`copy_rows_n`]).
+fn add_rows_n<T: Elem, const N: usize>(dst: &mut [T], src: &[T], pitch: usize) {
+    for (r, s) in src.chunks_exact(N).enumerate() {
+        let d: &mut [T; N] = (&mut dst[r * pitch..r * pitch + N])
+            .try_into()
+            .expect("a slice of N elements");
+        for (d, s) in d.iter_mut().zip(s) {
+            *d += *s;
+        }
+    }
+}
+
+/// `dst[r·pitch + j] += src[r·wo + j]` for every row r of `src` and j < wo.
+fn add_rows<T: Elem>(dst: &mut [T], src: &[T], wo: usize, pitch: usize) {
+    match wo {
+        4 => add_rows_n::<T, 4>(dst, src, pitch),
+        8 => add_rows_n::<T, 8>(dst, src, pitch),
+        16 => add_rows_n::<T, 16>(dst, src, pitch),
+        32 => add_rows_n::<T, 32>(dst, src, pitch),
+        _ => {
+            for (r, s) in src.chunks_exact(wo).enumerate() {
+                for (d, s) in dst[r * pitch..r * pitch + wo].iter_mut().zip(s) {
+                    *d += *s;
+                }
+            }
+        }
+    }
 }
 
 /// Writes the patches of the `imgs` images in `x` (consecutive in the batch) into the
 /// `rows × ld` matrix `col`, image i in columns `i·HO·WO..(i + 1)·HO·WO`; `buf` is scratch
 /// space for the padded images. Row by row over all the images, so that each
 /// row of `col` is written in one contiguous sweep.
-fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf: &mut Vec<T>) {
+fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf: &mut PadBuf<T>) {
     let (k, s, wo) = (g.k, g.stride, g.wo);
     let (hp, wp) = g.padded_size();
     let n = g.positions();
@@ -248,15 +374,13 @@ fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf
                 let row = &mut col[r * ld..r * ld + imgs * n];
                 for (i, img) in row.chunks_exact_mut(n).enumerate() {
                     let xc = &xp[(i * g.c_in + c) * hp * wp..];
-                    for (oy, seg) in img.chunks_exact_mut(wo).enumerate() {
-                        let at = (oy * s + ky) * wp + kx;
-                        if s == 1 {
-                            seg.copy_from_slice(&xc[at..at + wo]);
-                        } else if s == 2 {
-                            for (d, v) in seg.iter_mut().zip(xc[at..at + 2 * wo].chunks_exact(2)) {
-                                *d = v[0];
-                            }
-                        } else {
+                    if s <= 2 {
+                        // Stride 1, or stride 2 with the columns split by parity: each
+                        // output row's taps are a contiguous run of `wo`.
+                        copy_rows(img, &xc[ky * wp + phase_col(g, kx)..], wo, s * wp);
+                    } else {
+                        for (oy, seg) in img.chunks_exact_mut(wo).enumerate() {
+                            let at = (oy * s + ky) * wp + kx;
                             let src = &xc[at..at + (wo - 1) * s + 1];
                             for (d, v) in seg.iter_mut().zip(src.iter().step_by(s)) {
                                 *d = *v;
@@ -270,13 +394,14 @@ fn im2col<T: Elem>(g: &Geom, x: &[T], imgs: usize, col: &mut [T], ld: usize, buf
 }
 
 /// Adds the columns of the `rows × ld` matrix `col` back into the `imgs` images of `x` (the
-/// adjoint of [`im2col`]); `buf` is scratch space for the padded gradients.
+/// adjoint of [`im2col`]); `buf` is scratch space for the padded gradients (laid out as
+/// [`padded`]'s).
 fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], imgs: usize, buf: &mut Vec<T>) {
     let (k, s, wo, p) = (g.k, g.stride, g.wo, g.pad);
     let (hp, wp) = g.padded_size();
     let (n, plane) = (g.positions(), (g.h * g.w).max(1));
     buf.clear();
-    buf.resize(imgs * g.c_in * hp * wp + s, T::ZERO);
+    buf.resize(imgs * g.c_in * hp * wp, T::ZERO);
     for c in 0..g.c_in {
         for ky in 0..k {
             for kx in 0..k {
@@ -284,17 +409,11 @@ fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], imgs: usize, buf
                 let row = &col[r * ld..r * ld + imgs * n];
                 for (i, img) in row.chunks_exact(n).enumerate() {
                     let bc = &mut buf[(i * g.c_in + c) * hp * wp..];
-                    for (oy, seg) in img.chunks_exact(wo).enumerate() {
-                        let at = (oy * s + ky) * wp + kx;
-                        if s == 1 {
-                            for (d, v) in bc[at..at + wo].iter_mut().zip(seg) {
-                                *d += *v;
-                            }
-                        } else if s == 2 {
-                            for (d, v) in bc[at..at + 2 * wo].chunks_exact_mut(2).zip(seg) {
-                                d[0] += *v;
-                            }
-                        } else {
+                    if s <= 2 {
+                        add_rows(&mut bc[ky * wp + phase_col(g, kx)..], img, wo, s * wp);
+                    } else {
+                        for (oy, seg) in img.chunks_exact(wo).enumerate() {
+                            let at = (oy * s + ky) * wp + kx;
                             let dst = &mut bc[at..at + (wo - 1) * s + 1];
                             for (d, v) in dst.iter_mut().step_by(s).zip(seg) {
                                 *d += *v;
@@ -310,8 +429,21 @@ fn col2im<T: Elem>(g: &Geom, col: &[T], ld: usize, x: &mut [T], imgs: usize, buf
             .chunks_exact_mut(g.w.max(1))
             .zip(bc[p * wp..].chunks_exact(wp))
         {
-            for (d, v) in xr.iter_mut().zip(&br[p..p + g.w]) {
-                *d += *v;
+            if s == 2 {
+                let (lo, hi) = parity_runs_ref(br, p, wp);
+                let pairs = xr.chunks_exact_mut(2);
+                let w = g.w;
+                for ((l, h), d) in lo.iter().zip(hi).zip(pairs) {
+                    d[0] += *l;
+                    d[1] += *h;
+                }
+                if w % 2 == 1 {
+                    xr[w - 1] += lo[w / 2];
+                }
+            } else {
+                for (d, v) in xr.iter_mut().zip(&br[p..p + g.w]) {
+                    *d += *v;
+                }
             }
         }
     }
@@ -342,7 +474,7 @@ fn weight_grad_direct<T: Elem>(
     gy: &[T],
     ld: usize,
     gw: &mut [T],
-    buf: &mut Vec<T>,
+    buf: &mut PadBuf<T>,
 ) {
     debug_assert_eq!(g.stride, 1);
     let (k, wo, ho, n) = (g.k, g.wo, g.ho, g.positions());
@@ -510,8 +642,8 @@ fn forward_impl<T: Elem>(
         None => y.chunks(span).map(|_| &mut [][..]).collect(),
     };
     y.par_chunks_mut(span).zip(masks).enumerate().for_each_init(
-        || (Vec::new(), Vec::new(), Vec::new()),
-        |(col, tmp, buf): &mut (Vec<T>, Vec<T>, Vec<T>), (ci, (yc, mc))| {
+        || (Vec::new(), Vec::new(), PadBuf::new()),
+        |(col, tmp, buf): &mut (Vec<T>, Vec<T>, PadBuf<T>), (ci, (yc, mc))| {
             let b0 = ci * nb;
             let imgs = yc.len() / g.y_image();
             let ld = imgs * n;
@@ -679,7 +811,8 @@ pub(crate) fn backward<T: Elem>(
         .map(|(c0, nc, mut gx_group)| {
             let mut partial = want_gw.then(|| vec![T::ZERO; o * rows]);
             let mut partial_b = vec![T::ZERO; if want_gb { o } else { 0 }];
-            let (mut col, mut gyc, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut col, mut gyc, mut buf) = (Vec::new(), Vec::new(), PadBuf::new());
+            let mut acc = Vec::new();
             for chunk in c0..c0 + nc {
                 let b0 = chunk * nb;
                 let imgs = nb.min(g.batch - b0);
@@ -752,7 +885,7 @@ pub(crate) fn backward<T: Elem>(
                         ld,
                         &mut gxg[at..at + imgs * g.x_image()],
                         imgs,
-                        &mut buf,
+                        &mut acc,
                     );
                 }
             }
@@ -921,6 +1054,12 @@ mod tests {
             (2, 3, 4, 5, 1, 4, 1, 2),
             // Empty images (h = 0): the output is all padding, every gradient zero.
             (2, 2, 0, 3, 3, 2, 1, 1),
+            // Stride 2 (columns split by parity in the padded buffers) over ragged chunks:
+            // 12 × 12 and 12 × 13 outputs, 2 images per chunk, with padding 0 and with
+            // padding 2 and an odd width; and an empty image (w = 0).
+            (5, 2, 24, 24, 3, 2, 2, 0),
+            (3, 1, 21, 23, 2, 3, 2, 2),
+            (2, 1, 3, 0, 2, 2, 2, 1),
         ]
         .into_iter()
         .map(|(b, c, h, w, o, k, s, p)| Geom::conv(b, c, h, w, o, k, s, p).expect("valid"))
