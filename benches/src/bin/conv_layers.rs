@@ -99,22 +99,10 @@ impl Layer {
     }
 }
 
-/// The Table 3 layers, in network order: D's (batch 128), then G's (batch 128).
+/// The Table 3 layers, in network order: D's (batch 128), then G's (batch 128). The columns
+/// are those of `LAYERS` in `benches/pytorch/conv_layers_vs_torch.py`.
 fn layers() -> Vec<Layer> {
-    let d = |name, c_in, c_out, k, stride, hw, input_grad| Layer {
-        name,
-        transposed: false,
-        batch: 128,
-        c_in,
-        c_out,
-        k,
-        stride,
-        pad: 1,
-        hw,
-        leaky: Some(0.1),
-        input_grad,
-    };
-    let g = |name, transposed, c_in, c_out, k, stride, hw| Layer {
+    let layer = |name, transposed, c_in, c_out, k, stride, hw, leaky, input_grad| Layer {
         name,
         transposed,
         batch: 128,
@@ -124,21 +112,22 @@ fn layers() -> Vec<Layer> {
         stride,
         pad: 1,
         hw,
-        leaky: None,
-        input_grad: true,
+        leaky,
+        input_grad,
     };
+    let lrelu = Some(0.1);
     vec![
-        d("D c0 3→64 3×3", 3, 64, 3, 1, 32, false),
-        d("D c1 64→64 4×4/2", 64, 64, 4, 2, 32, true),
-        d("D c2 64→128 3×3", 64, 128, 3, 1, 16, true),
-        d("D c3 128→128 4×4/2", 128, 128, 4, 2, 16, true),
-        d("D c4 128→256 3×3", 128, 256, 3, 1, 8, true),
-        d("D c5 256→256 4×4/2", 256, 256, 4, 2, 8, true),
-        d("D c6 256→512 3×3", 256, 512, 3, 1, 4, true),
-        g("G t1 512→256 4×4/2", true, 512, 256, 4, 2, 4),
-        g("G t2 256→128 4×4/2", true, 256, 128, 4, 2, 8),
-        g("G t3 128→64 4×4/2", true, 128, 64, 4, 2, 16),
-        g("G c 64→3 3×3", false, 64, 3, 3, 1, 32),
+        layer("D c0 3→64 3×3", false, 3, 64, 3, 1, 32, lrelu, false),
+        layer("D c1 64→64 4×4/2", false, 64, 64, 4, 2, 32, lrelu, true),
+        layer("D c2 64→128 3×3", false, 64, 128, 3, 1, 16, lrelu, true),
+        layer("D c3 128→128 4×4/2", false, 128, 128, 4, 2, 16, lrelu, true),
+        layer("D c4 128→256 3×3", false, 128, 256, 3, 1, 8, lrelu, true),
+        layer("D c5 256→256 4×4/2", false, 256, 256, 4, 2, 8, lrelu, true),
+        layer("D c6 256→512 3×3", false, 256, 512, 3, 1, 4, lrelu, true),
+        layer("G t1 512→256 4×4/2", true, 512, 256, 4, 2, 4, None, true),
+        layer("G t2 256→128 4×4/2", true, 256, 128, 4, 2, 8, None, true),
+        layer("G t3 128→64 4×4/2", true, 128, 64, 4, 2, 16, None, true),
+        layer("G c 64→3 3×3", false, 64, 3, 3, 1, 32, None, true),
     ]
 }
 
