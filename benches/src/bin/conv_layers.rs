@@ -1,8 +1,8 @@
 //! Each convolution of the paper's Table 3 networks (CIFAR-10, M = 32, full width) alone on the
 //! CPU, through `ConvDevice` (the project's kernels): the forward pass, and the forward plus
 //! backward pass. It reports milliseconds and GFLOP/s per layer, so that a step's time can be
-//! traced to layers and passes. `benches/pytorch/conv_layers.py` times the same layers in
-//! PyTorch, and `benches/pytorch/conv_layers_vs_torch.py` runs both side by side.
+//! traced to layers and passes. `benches/pytorch/conv_layers_vs_torch.py` runs it and times
+//! the same layers in PyTorch, side by side.
 //!
 //! The layers, as the steps of `table3_step` run them:
 //! - D's seven convolutions with their leaky ReLU (slope 0.1) on 128 images: the D step puts 64
