@@ -50,6 +50,16 @@ BATCH = 128
 PAD = 1
 
 
+def layer_flops(layer):
+    """(forward, backward) FLOPs: 2 per product of the patch matrix (a transposed convolution has
+    those of the convolution it is the adjoint of, whose output is its input); the backward pass
+    has the weight gradient's and, where computed, the input gradient's."""
+    _, transposed, c_in, c_out, k, stride, hw, _, input_grad = layer
+    out = hw if transposed else (hw + 2 * PAD - k) // stride + 1
+    forward = 2 * BATCH * c_in * c_out * k * k * out * out
+    return forward, forward * (2 if input_grad else 1)
+
+
 def time_torch(layer, channels_last, reps, warmup):
     """(forward median s, forward + backward median s) of one layer in PyTorch."""
     name, transposed, c_in, c_out, k, stride, hw, leaky, input_grad = layer
@@ -107,6 +117,12 @@ def main():
     ours = {r["layer"]: r for r in (json.loads(l) for l in out.splitlines() if l.startswith("{"))}
     if [l[0] for l in LAYERS] != list(ours):
         raise SystemExit(f"the layers differ: ours {list(ours)}")
+    for layer in LAYERS:
+        o = ours[layer[0]]
+        if layer_flops(layer) != (o["forward_flops"], o["backward_flops"]):
+            raise SystemExit(f"{layer[0]}: ours counts {o['forward_flops']:.0f} and "
+                             f"{o['backward_flops']:.0f} FLOPs, this script {layer_flops(layer)}: "
+                             "the two sides define the layer differently")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
