@@ -128,11 +128,12 @@ fn run() -> Result<(), sngan::Error> {
         for (_, label, times) in &steps_run {
             println!("| {label} | {:.3} |", median(times.clone()));
         }
-        if runs("d_sn") && runs("d_plain") {
-            println!(
-                "SN overhead (D step SN / no SN): {:.3}",
-                median(steps_run[0].2.clone()) / median(steps_run[1].2.clone())
-            );
+        let med = |cfg: &str| {
+            let step = steps_run.iter().find(|(c, _, _)| *c == cfg);
+            step.map(|(_, _, times)| median(times.clone()))
+        };
+        if let (Some(sn), Some(plain)) = (med("d_sn"), med("d_plain")) {
+            println!("SN overhead (D step SN / no SN): {:.3}", sn / plain);
         }
     }
     Ok(())
