@@ -27,6 +27,7 @@
 
 use rayon::prelude::*;
 
+use super::direct;
 use super::gemm::{gemm, Elem, MatMut, MatRef};
 
 /// GEMM columns a chunk of images aims for.
@@ -196,13 +197,15 @@ impl Geom {
     /// ([`flip_kernel`]): ∂x[c, i, j] = Σ_{o, u, v} W[o, c, u, v] · ∂y[o, i + pad − u, j + pad − v]
     /// = Σ_{o, u', v'} W[o, c, k−1−u', k−1−v'] · ∂y[o, i + u' − (k−1−pad), j + v' − (k−1−pad)].
     ///
-    /// Used only with fewer output than input channels (the G's last layer, 64 → 3): its
-    /// patch matrix has C_out·K² rows where the patch route's ∂col has C_in·K², and measured on
-    /// the Table 3 D's 3 × 3 layers (C_out = 2·C_in) the flipped route was 2–6% slower over
-    /// the whole D step (the patch matrix to build and pack is twice as tall). `None`
-    /// otherwise, or when that geometry has no output (h or w = 0).
-    fn flipped(&self) -> Option<Self> {
-        if self.stride != 1 || self.pad >= self.k || self.c_out >= self.c_in {
+    /// Used with fewer output than input channels (the G's last layer, 64 → 3): its patch
+    /// matrix has C_out·K² rows where the patch route's ∂col has C_in·K², and measured on the
+    /// Table 3 D's 3 × 3 layers (C_out = 2·C_in) the flipped patch route was 2–6% slower over
+    /// the whole D step (the patch matrix to build and pack is twice as tall). Used as well
+    /// for f32 data (`f32`) where the flipped convolution takes the direct route
+    /// ([`direct::applies`]), which builds no patch matrix. `None` otherwise, or when that
+    /// geometry has no output (h or w = 0).
+    fn flipped(&self, f32: bool) -> Option<Self> {
+        if self.stride != 1 || self.pad >= self.k {
             return None;
         }
         let f = Self::conv(
@@ -216,7 +219,7 @@ impl Geom {
             self.k - 1 - self.pad,
         )?;
         debug_assert_eq!((f.ho, f.wo), (self.h, self.w));
-        Some(f)
+        (self.c_out < self.c_in || (f32 && direct::applies(&f))).then_some(f)
     }
 
     /// The padded input size, `(h + 2·pad, w + 2·pad)`.
@@ -644,6 +647,10 @@ fn forward_impl<T: Elem>(
     if g.y_len() == 0 {
         return;
     }
+    let epi = match direct_route(g, x, w, y, accumulate, epi) {
+        Ok(()) => return,
+        Err(epi) => epi,
+    };
     let (rows, n, o) = (g.rows(), g.positions(), g.c_out);
     let nb = g.images_per_chunk();
     let span = nb * g.y_image();
@@ -695,6 +702,32 @@ fn forward_impl<T: Elem>(
             }
         },
     );
+}
+
+/// The forward pass by [`direct::forward`] where it applies (f32, AVX-512, the geometries of
+/// [`direct::applies`]); otherwise the epilogue back, for the patch route.
+fn direct_route<'a, T: Elem>(
+    g: &Geom,
+    x: &[T],
+    w: &[T],
+    y: &mut [T],
+    accumulate: bool,
+    epi: Option<Epilogue<'a, T>>,
+) -> Result<(), Option<Epilogue<'a, T>>> {
+    if !direct::applies(g) {
+        return Err(epi);
+    }
+    let (Some(xf), Some(wf), Some(yf)) = (T::as_f32s(x), T::as_f32s(w), T::as_f32s_mut(y)) else {
+        return Err(epi);
+    };
+    let epi = epi.map(|e| Epilogue {
+        bias: T::as_f32s(e.bias).expect("f32 bias with f32 data"),
+        leaky: e
+            .leaky
+            .map(|(s, m)| (s.as_f32().expect("f32 slope with f32 data"), m)),
+    });
+    direct::forward(g, xf, wf, yf, accumulate, epi);
+    Ok(())
 }
 
 /// `Σ s`, summed in `LANES` interleaved partial sums (then those in order, then the tail):
@@ -763,7 +796,9 @@ pub(crate) fn backward<T: Elem>(
     if g.batch == 0 || (gx.is_none() && gw.is_none()) {
         return;
     }
-    let flipped = g.flipped().filter(|_| gx.is_some());
+    let flipped = g
+        .flipped(T::as_f32(T::ZERO).is_some())
+        .filter(|_| gx.is_some());
     // The flipped route reads ∂y whole: gate it once, and the weight gradient below reads the
     // gated copy ungated.
     let gated: Vec<T>;

@@ -2,7 +2,8 @@
 //! strides: a safe wrapper over borrowed, strided matrix views whose extents are checked before
 //! the call.
 //!
-//! `unsafe_code` is denied workspace-wide and allowed in this module only (see `kernels/mod.rs`).
+//! `unsafe_code` is denied workspace-wide and allowed here and in `kernels/direct.rs` (its
+//! microkernel) only (see `kernels/mod.rs`).
 //! Why not a safe route: dfdx's own `matmul` on `Cpu` tensors (the same `gemm` inside) needs a
 //! tensor, that is an allocation and a copy, per operand per call, cannot view a strided
 //! sub-block or accumulate into an existing buffer, and spawns its own parallel GEMM inside
@@ -30,6 +31,12 @@ pub(crate) trait Elem:
     const ZERO: Self;
     /// 1.
     const ONE: Self;
+    /// The slice as f32s when `Self` is f32 (the kernels with an f32-only fast route).
+    fn as_f32s(s: &[Self]) -> Option<&[f32]>;
+    /// The slice as f32s when `Self` is f32.
+    fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]>;
+    /// The value as an f32 when `Self` is f32.
+    fn as_f32(self) -> Option<f32>;
 }
 
 mod sealed {
@@ -41,11 +48,29 @@ mod sealed {
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    fn as_f32s(s: &[Self]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]> {
+        Some(s)
+    }
+    fn as_f32(self) -> Option<f32> {
+        Some(self)
+    }
 }
 
 impl Elem for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    fn as_f32s(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32s_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+    fn as_f32(self) -> Option<f32> {
+        None
+    }
 }
 
 /// Largest offset of a `rows × cols` view with strides `(rs, cs)`, or `None` if it is empty.

@@ -10,9 +10,15 @@
 //! its backward pass), computes the output, and records a backward closure that reads ∂y from
 //! the tape's gradients and adds ∂x and ∂W into theirs.
 //!
-//! `unsafe` is confined to [`gemm`] (one call of `gemm::gemm` behind checked views).
+//! The Table 3 D's last two layers (and any convolution with ≥ 20% of its patch products on
+//! padding, f32, on an AVX-512 CPU) take [`direct`], a direct convolution that skips the
+//! padding, for the forward pass and, at stride 1, the input gradient.
+//!
+//! `unsafe` is confined to [`gemm`] (one call of `gemm::gemm` behind checked views) and to
+//! [`direct`]'s AVX-512 microkernel (its call behind bounds checks of every tile).
 
 pub(crate) mod conv;
+pub(crate) mod direct;
 #[allow(unsafe_code)]
 pub(crate) mod gemm;
 
