@@ -12,11 +12,18 @@
 //! list of inside taps. Each class's positions are cut into tiles of [`TILE_P`] positions; a
 //! microkernel accumulates a tile's [`TILE_P`] × [`TILE_O`] outputs in 24 zmm registers over
 //! the class's taps and the input channels, broadcasting x and loading 64 output channels of
-//! the weight, kept as a (K, K, C, O) copy. Each parallel task takes a few whole images: it
-//! copies their x to NHWC (so a position's channels are one contiguous run: read from NCHW, the
-//! channel stride of a 16 × 16 or 32 × 32 plane maps every channel to the same few L1 sets),
-//! writes its tiles' outputs as (position, channel) rows, and transposes those into the NCHW
-//! output at the end, applying the bias, leaky ReLU and its gate.
+//! the weight, kept as an (O/64, K, K, C, 64) copy so that a tile reads its weights as one
+//! sequential run. Each parallel task takes a few whole images: it copies their x to NHWC (a
+//! position's channels one contiguous run), writes its tiles' outputs as (position, channel)
+//! rows, and transposes those into the NCHW output at the end in 16 × 16 blocks, applying the
+//! bias, leaky ReLU and its gate.
+//!
+//! # Where it is used
+//! Where [`applies`] holds: the forward pass ([`super::conv::forward`] and `forward_with`),
+//! the stride-1 input gradient as the forward pass of the flipped convolution
+//! ([`super::conv::backward`]), and so the transposed convolutions' input gradients (the
+//! forward pass of their adjoint). In the Table 3 nets: D's c5 and c6, and the input gradient of
+//! c6 and of G's first transposed convolution.
 //!
 //! # Determinism
 //! Each output element is one sum over (tap, channel) in a fixed order that depends only on
@@ -28,9 +35,21 @@
 //! lies inside `x` and that the tile's weight rows lie inside the weight copy, before the call;
 //! and the call happens only when the CPU reports AVX-512F.
 
+use std::cell::Cell;
+
 use rayon::prelude::*;
 
 use super::conv::{Epilogue, Geom};
+
+thread_local! {
+    /// The weight copy of the last call on this thread, reused. Allocated afresh for every
+    /// call, its pages were faulted in and cleared by the kernel each time: page clearing was
+    /// 13% of a profile of c6's forward and backward, part of it this copy and the task
+    /// buffers below.
+    static WEIGHT_COPY: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// A task's NHWC input copy and output rows, reused by the next task on this thread.
+    static TASK_SCRATCH: Cell<(Vec<f32>, Vec<f32>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
 
 /// Output positions per microkernel tile.
 const TILE_P: usize = 6;
@@ -55,9 +74,11 @@ pub(crate) fn applies(g: &Geom) -> bool {
 
 /// The share of the patch route's products on padding from which the direct route is taken.
 /// Measured per layer against the patch route (`benches/ab_conv_layers.py`, 6 alternated
-/// rounds, forward medians): Table 3 D's c5 (23% on padding) 0.79×, c6 (31%) 0.79×, but c4
-/// (16%) 1.21×, c3 (12%) 1.12×, c2 (8%) 1.56×, c1 (6%) 1.37×: the layout copies in and out
-/// (per output element) cost more than the skipped padding saves below ≈ 20%.
+/// rounds of 5 reps, forward medians, direct/patch), with every layer from 10% up taking it:
+/// Table 3 D's c6 (31% on padding) 0.69×, c5 (23%) 0.74×, c4 (16%) 0.98× (its backward, with
+/// the flipped direct ∂x, 1.04×), c3 (12%) 0.97×. An earlier build taking c1–c6 (6–31%) had
+/// c1 1.37× and c2 1.56×: the layout copies in and out, per element, cost more than the
+/// skipped padding saves where little of it is skipped.
 const MIN_PADDING_SHARE: f64 = 0.20;
 
 fn avx512() -> bool {
@@ -159,18 +180,23 @@ pub(crate) fn forward(
         }
         None => y.chunks(span).map(|_| &mut [][..]).collect(),
     };
-    y.par_chunks_mut(span).zip(masks).enumerate().for_each_init(
-        || (Vec::new(), Vec::new()),
-        |buf, (ti, (yc, mc))| {
+    y.par_chunks_mut(span)
+        .zip(masks)
+        .enumerate()
+        .for_each(|(ti, (yc, mc))| {
             let out = Out {
                 y: yc,
                 mask: slope.map(|s| (s, mc)),
                 bias,
                 accumulate,
             };
-            plan.run_task(ti * per_task, out, buf);
-        },
-    );
+            // Taken out of the cell while in use: nothing here re-enters, and if anything did
+            // it would get empty buffers, not a conflict.
+            let mut buf = TASK_SCRATCH.take();
+            plan.run_task(ti * per_task, out, &mut buf);
+            TASK_SCRATCH.set(buf);
+        });
+    WEIGHT_COPY.set(plan.wt);
 }
 
 /// Where a task's outputs go: its images' slice of y (and of the gate), and the epilogue.
@@ -186,7 +212,10 @@ impl<'a> Plan<'a> {
         let (c, kk) = (g.c_in, g.k * g.k);
         // wt[((ob·K² + tap)·C + c)·64 + j] = w[((ob·64 + j)·C + c)·K² + tap], in parallel
         // over (ob, tap, c) rows.
-        let mut wt = vec![0.0f32; w.len()];
+        let mut wt = WEIGHT_COPY.take();
+        // Every element is written below.
+        wt.truncate(w.len());
+        wt.resize(w.len(), 0.0);
         wt.par_chunks_mut(TILE_O).enumerate().for_each(|(r, row)| {
             let (ob, tap, ci) = (r / (kk * c), (r / c) % kk, r % c);
             for (j, v) in row.iter_mut().enumerate() {
@@ -325,19 +354,11 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// `dst = srcᵀ` for a row-major `r × c` `src`, in 16-row blocks (16 read streams, 16-element
-/// runs written).
+/// `dst = srcᵀ` for a row-major `r × c` `src`, by 16 × 16 blocks ([`runs`]).
 fn transpose(src: &[f32], r: usize, c: usize, dst: &mut [f32]) {
-    const B: usize = 16;
-    for r0 in (0..r).step_by(B) {
-        let r1 = (r0 + B).min(r);
-        for j in 0..c {
-            let d = &mut dst[j * r + r0..j * r + r1];
-            for (k, v) in d.iter_mut().enumerate() {
-                *v = src[(r0 + k) * c + j];
-            }
-        }
-    }
+    runs(src, r, c, |at, _, s| {
+        dst[at..at + s.len()].copy_from_slice(s)
+    });
 }
 
 /// One image's outputs from (position, channel) `src` to NCHW `dst`, with the epilogue:
@@ -353,28 +374,53 @@ fn finish(
     accumulate: bool,
 ) {
     match (bias, mask) {
-        (None, _) if accumulate => scatter(src, p, o, |i, _, v| dst[i] += v),
-        (None, _) => scatter(src, p, o, |i, _, v| dst[i] = v),
-        (Some(bias), None) => scatter(src, p, o, |i, oc, v| dst[i] = v + bias[oc]),
-        (Some(bias), Some((slope, m))) => scatter(src, p, o, |i, oc, v| {
-            let t = v + bias[oc];
-            let keep = t > 0.0;
-            m[i] = u8::from(keep);
-            dst[i] = if keep { t } else { t * slope };
+        (None, _) if accumulate => runs(src, p, o, |at, _, s| {
+            for (d, v) in dst[at..at + s.len()].iter_mut().zip(s) {
+                *d += *v;
+            }
+        }),
+        (None, _) => runs(src, p, o, |at, _, s| {
+            dst[at..at + s.len()].copy_from_slice(s);
+        }),
+        (Some(bias), None) => runs(src, p, o, |at, oc, s| {
+            let b = bias[oc];
+            for (d, v) in dst[at..at + s.len()].iter_mut().zip(s) {
+                *d = *v + b;
+            }
+        }),
+        (Some(bias), Some((slope, m))) => runs(src, p, o, |at, oc, s| {
+            let b = bias[oc];
+            let d = &mut dst[at..at + s.len()];
+            let m = &mut m[at..at + s.len()];
+            for ((d, m), v) in d.iter_mut().zip(m.iter_mut()).zip(s) {
+                let t = *v + b;
+                let keep = t > 0.0;
+                *m = u8::from(keep);
+                *d = if keep { t } else { t * slope };
+            }
         }),
     }
 }
 
-/// Calls `f(i, oc, v)` for each element `v` of the (position, channel) matrix `src` with
-/// `i = oc·p + q` its NCHW index, in 16-channel blocks (16 write streams).
+/// Transposes the (position, channel) matrix `src` (`p × o`) in 16 × 16 blocks and calls
+/// `f(at, oc, run)` with each block's run of ≤ 16 consecutive positions of channel `oc`,
+/// `at = oc·p + q0` its first NCHW index, so `f` writes contiguous runs.
 #[inline(always)]
-fn scatter(src: &[f32], p: usize, o: usize, mut f: impl FnMut(usize, usize, f32)) {
+fn runs(src: &[f32], p: usize, o: usize, mut f: impl FnMut(usize, usize, &[f32])) {
     const B: usize = 16;
+    let mut t = [[0.0f32; B]; B];
     for o0 in (0..o).step_by(B) {
-        for q in 0..p {
-            let row = &src[q * o + o0..q * o + (o0 + B).min(o)];
-            for (j, &v) in row.iter().enumerate() {
-                f((o0 + j) * p + q, o0 + j, v);
+        let ob = B.min(o - o0);
+        for q0 in (0..p).step_by(B) {
+            let qb = B.min(p - q0);
+            for k in 0..qb {
+                let row = &src[(q0 + k) * o + o0..][..ob];
+                for (j, &v) in row.iter().enumerate() {
+                    t[j][k] = v;
+                }
+            }
+            for (j, tj) in t.iter().enumerate().take(ob) {
+                f((o0 + j) * p + q0, o0 + j, &tj[..qb]);
             }
         }
     }
