@@ -127,9 +127,9 @@ fn bands(
     out
 }
 
-/// One border class: its output rectangle and its inside taps as (offset into an x image
-/// (NHWC) relative to the position's corner `(oy·s, ox·s)`, offset of the tap's (C, O) block in the
-/// weight copy).
+/// One border class: its output rectangle and its inside taps, each as (offset into an NHWC
+/// x image relative to the position's corner `(oy·s, ox·s)`, offset of the tap's C × 64 block
+/// within an output-channel block of the weight copy).
 struct Class {
     oy: std::ops::Range<usize>,
     ox: std::ops::Range<usize>,
