@@ -1033,11 +1033,11 @@ pub(crate) fn transposed_backward<T: Elem>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Deterministic pseudo-random values in [−1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f64> {
+    pub(crate) fn values(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         (0..n)
             .map(|_| {
@@ -1050,7 +1050,7 @@ mod tests {
     }
 
     /// The definition, y[b, o, i, j] = Σ W[o, c, u, v] · x[b, c, iS + u − P, jS + v − P].
-    fn direct(g: &Geom, x: &[f64], w: &[f64]) -> Vec<f64> {
+    pub(crate) fn direct(g: &Geom, x: &[f64], w: &[f64]) -> Vec<f64> {
         let mut y = vec![0.0; g.y_len()];
         for b in 0..g.batch {
             for o in 0..g.c_out {

@@ -475,55 +475,32 @@ mod tests {
     use super::*;
     use crate::kernels::conv;
 
-    /// Deterministic pseudo-random values in [−1, 1).
+    /// Deterministic pseudo-random values in [−1, 1) ([`conv::tests::values`], as f32).
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f64 / (1u64 << 23) as f64 - 1.0) as f32
-            })
+        conv::tests::values(n, seed)
+            .into_iter()
+            .map(|v| v as f32)
             .collect()
     }
 
-    /// The definition in f64 over the f32 inputs, and Σ|x·w| of each output (for the error
-    /// bound).
+    /// The definition in f64 over the f32 inputs ([`conv::tests::direct`]), and Σ|x·w| of
+    /// each output (the definition over |x| and |w|), for the error bound.
     fn reference(g: &Geom, x: &[f32], w: &[f32]) -> (Vec<f64>, Vec<f64>) {
-        let mut y = vec![0.0; g.y_len()];
-        let mut mag = vec![0.0; g.y_len()];
-        for b in 0..g.batch {
-            for o in 0..g.c_out {
-                for i in 0..g.ho {
-                    for j in 0..g.wo {
-                        let (mut acc, mut m) = (0.0f64, 0.0f64);
-                        for c in 0..g.c_in {
-                            for u in 0..g.k {
-                                for v in 0..g.k {
-                                    let (iy, ix) = (i * g.stride + u, j * g.stride + v);
-                                    if iy < g.pad || ix < g.pad {
-                                        continue;
-                                    }
-                                    let (iy, ix) = (iy - g.pad, ix - g.pad);
-                                    if iy >= g.h || ix >= g.w {
-                                        continue;
-                                    }
-                                    let t = f64::from(w[((o * g.c_in + c) * g.k + u) * g.k + v])
-                                        * f64::from(x[((b * g.c_in + c) * g.h + iy) * g.w + ix]);
-                                    acc += t;
-                                    m += t.abs();
-                                }
-                            }
-                        }
-                        let at = ((b * g.c_out + o) * g.ho + i) * g.wo + j;
-                        y[at] = acc;
-                        mag[at] = m;
+        let wide = |s: &[f32], abs: bool| -> Vec<f64> {
+            s.iter()
+                .map(|&v| {
+                    if abs {
+                        f64::from(v.abs())
+                    } else {
+                        f64::from(v)
                     }
-                }
-            }
-        }
-        (y, mag)
+                })
+                .collect()
+        };
+        (
+            conv::tests::direct(g, &wide(x, false), &wide(w, false)),
+            conv::tests::direct(g, &wide(x, true), &wide(w, true)),
+        )
     }
 
     /// The rounding-error bound of an f32 sum of `n` products (each rounded, then summed in
